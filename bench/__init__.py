@@ -1,0 +1,1 @@
+"""The load benchmark (see bench/README)."""

@@ -1,0 +1,67 @@
+"""JWT access tokens (PyJWT, algorithm pinned) and opaque refresh tokens (hashed at rest)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from uuid import UUID
+
+import jwt
+
+from taskapp.domain.errors import Unauthorized
+from taskapp.domain.model import AccessToken
+
+_ALGORITHM = "HS256"
+_ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
+_REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "iss", "aud", "jti", "typ"]
+_LEEWAY = timedelta(seconds=10)
+
+
+class JwtTokenService:
+    def __init__(self, secret: str, issuer: str, audience: str, access_ttl: timedelta) -> None:
+        if len(secret.encode()) < 32:
+            raise ValueError("the JWT secret must be at least 32 bytes")
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+        self._access_ttl = access_ttl
+
+    def issue_access_token(self, user_id: UUID, now: datetime) -> AccessToken:
+        claims = {
+            "sub": str(user_id),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self._access_ttl,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "jti": uuid.uuid4().hex,
+            "typ": _ACCESS_TOKEN_TYPE,
+        }
+        token = jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+        return AccessToken(token, int(self._access_ttl.total_seconds()))
+
+    def verify_access_token(self, token: str) -> UUID:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[_ALGORITHM],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=_LEEWAY,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+            if claims["typ"] != _ACCESS_TOKEN_TYPE:
+                raise Unauthorized("The token is not an access token")
+            return UUID(claims["sub"])
+        except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
+            raise Unauthorized("The access token is invalid or expired") from error
+
+    def new_refresh_token(self) -> str:
+        return secrets.token_urlsafe(32)  # 256 bits
+
+    def hash_refresh_token(self, token: str) -> str:
+        # The token carries 256 random bits: a plain SHA-256 is enough, no salt or stretching.
+        return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()

@@ -1,0 +1,225 @@
+"""Settings: read once from the environment (and `.env`), validated, frozen.
+
+This is the only module that reads `os.environ`. Everything else receives a `Settings`
+value, so tests and other services can build one by hand.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import platformdirs
+from dotenv import dotenv_values
+
+Environment = Literal["development", "production"]
+_T = TypeVar("_T")
+_MIN_JWT_SECRET_BYTES = 32
+_DATABASE_URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names it and says what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    debug: bool = False
+    environment: Environment = "development"
+    cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("taskapp")))
+    jwt_secret: str = ""
+    jwt_issuer: str = "taskapp"
+    jwt_audience: str = "taskapp-api"
+    access_token_ttl_seconds: int = 15 * 60
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_pool_timeout_seconds: float = 5.0
+    db_connect_timeout_seconds: float = 5.0
+    db_statement_timeout_seconds: float = 15.0
+    db_statement_cache: bool = True
+    max_request_body_bytes: int = 64 * 1024
+    password_hash_concurrency: int = 4
+    rate_limit_enabled: bool = True
+    rate_limit_window_seconds: int = 60
+    rate_limit_per_address: int = 30
+    rate_limit_per_email: int = 10
+    redis_url: str | None = None
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def with_database_url(self, url: str) -> Settings:
+        return replace(self, database_url=url)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Build Settings from the process environment, with `.env` filling the gaps."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return _parse(values)
+
+
+def export_database_url(url: str) -> None:
+    """Hand the resolved database URL to worker processes spawned by the server."""
+    os.environ["DATABASE_URL"] = url
+
+
+def _parse(env: Mapping[str, str]) -> Settings:
+    reader = _Reader(env)
+    defaults = Settings()
+    environment = reader.choice("ENVIRONMENT", ("development", "production"), "development")
+    data_dir = Path(reader.text("TASKAPP_DATA_DIR", str(defaults.data_dir))).expanduser()
+    settings = Settings(
+        database_url=reader.optional("DATABASE_URL"),
+        host=reader.text("HOST", defaults.host),
+        port=reader.integer("PORT", defaults.port, low=1, high=65535),
+        workers=reader.integer("WEB_CONCURRENCY", defaults.workers, low=1, high=256),
+        log_level=reader.choice(
+            "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO", upper=True
+        ),
+        debug=reader.boolean("DEBUG", defaults.debug),
+        environment="production" if environment == "production" else "development",
+        cors_origins=reader.csv("CORS_ORIGINS", defaults.cors_origins),
+        data_dir=data_dir,
+        jwt_secret=reader.text("JWT_SECRET", ""),
+        jwt_issuer=reader.text("JWT_ISSUER", defaults.jwt_issuer),
+        jwt_audience=reader.text("JWT_AUDIENCE", defaults.jwt_audience),
+        access_token_ttl_seconds=reader.integer(
+            "ACCESS_TOKEN_TTL_SECONDS", defaults.access_token_ttl_seconds, low=30, high=86400
+        ),
+        refresh_token_ttl_seconds=reader.integer(
+            "REFRESH_TOKEN_TTL_SECONDS", defaults.refresh_token_ttl_seconds, low=60
+        ),
+        db_pool_size=reader.integer("DB_POOL_SIZE", defaults.db_pool_size, low=1, high=1000),
+        db_max_overflow=reader.integer("DB_MAX_OVERFLOW", defaults.db_max_overflow, low=0),
+        db_pool_timeout_seconds=reader.number(
+            "DB_POOL_TIMEOUT_SECONDS", defaults.db_pool_timeout_seconds
+        ),
+        db_connect_timeout_seconds=reader.number(
+            "DB_CONNECT_TIMEOUT_SECONDS", defaults.db_connect_timeout_seconds
+        ),
+        db_statement_timeout_seconds=reader.number(
+            "DB_STATEMENT_TIMEOUT_SECONDS", defaults.db_statement_timeout_seconds
+        ),
+        db_statement_cache=reader.boolean("DB_STATEMENT_CACHE", defaults.db_statement_cache),
+        max_request_body_bytes=reader.integer(
+            "MAX_REQUEST_BODY_BYTES", defaults.max_request_body_bytes, low=1024
+        ),
+        password_hash_concurrency=reader.integer(
+            "PASSWORD_HASH_CONCURRENCY", defaults.password_hash_concurrency, low=1, high=256
+        ),
+        rate_limit_enabled=reader.boolean("RATE_LIMIT_ENABLED", defaults.rate_limit_enabled),
+        rate_limit_window_seconds=reader.integer(
+            "RATE_LIMIT_WINDOW_SECONDS", defaults.rate_limit_window_seconds, low=1
+        ),
+        rate_limit_per_address=reader.integer(
+            "RATE_LIMIT_PER_ADDRESS", defaults.rate_limit_per_address, low=1
+        ),
+        rate_limit_per_email=reader.integer(
+            "RATE_LIMIT_PER_EMAIL", defaults.rate_limit_per_email, low=1
+        ),
+        redis_url=reader.optional("REDIS_URL"),
+    )
+    url = settings.database_url
+    if url is not None and not url.startswith(_DATABASE_URL_SCHEMES):
+        raise ConfigError(
+            "DATABASE_URL must start with postgresql://, postgres:// or postgresql+asyncpg://"
+        )
+    return replace(settings, jwt_secret=_resolve_jwt_secret(settings))
+
+
+def _resolve_jwt_secret(settings: Settings) -> str:
+    """Production must be given a strong key; development makes one and keeps it."""
+    if settings.jwt_secret:
+        if len(settings.jwt_secret.encode()) < _MIN_JWT_SECRET_BYTES:
+            raise ConfigError(f"JWT_SECRET must be at least {_MIN_JWT_SECRET_BYTES} bytes long")
+        return settings.jwt_secret
+    if settings.is_production:
+        raise ConfigError("JWT_SECRET is required when ENVIRONMENT=production")
+    key_file = settings.data_dir / "jwt_secret"
+    try:
+        if key_file.is_file():
+            return key_file.read_text().strip()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        key_file.write_text(secret)
+        key_file.chmod(0o600)
+    except OSError as error:
+        raise ConfigError(f"TASKAPP_DATA_DIR is not writable ({error.strerror})") from error
+    return secret
+
+
+@dataclass(frozen=True, slots=True)
+class _Reader:
+    env: Mapping[str, str]
+
+    def optional(self, name: str) -> str | None:
+        value = self.env.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def _convert(self, name: str, default: _T, convert: Callable[[str], _T], expected: str) -> _T:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            return convert(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be {expected} (got {raw!r})") from None
+
+    def integer(self, name: str, default: int, low: int = 0, high: int | None = None) -> int:
+        value = self._convert(name, default, int, "an integer")
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{name} must be {bound} (got {value})")
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        value = self._convert(name, default, float, "a number of seconds")
+        if not 0 < value <= 3600:
+            raise ConfigError(f"{name} must be between 0 and 3600 seconds (got {value})")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        def convert(raw: str) -> bool:
+            lowered = raw.lower()
+            if lowered in {"1", "true", "yes", "on"}:
+                return True
+            if lowered in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+
+        return self._convert(name, default, convert, "true or false")
+
+    def choice(
+        self, name: str, options: tuple[str, ...], default: str, *, upper: bool = False
+    ) -> str:
+        raw = self.text(name, default)
+        value = raw.upper() if upper else raw.lower()
+        if value not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)} (got {raw!r})")
+        return value
+
+    def csv(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        return tuple(item.strip() for item in raw.split(",") if item.strip())

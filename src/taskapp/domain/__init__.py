@@ -1,0 +1,1 @@
+"""The domain: entities, rules, ports and use cases. Standard library only."""

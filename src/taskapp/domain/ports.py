@@ -1,0 +1,106 @@
+"""Ports: the small interfaces the use cases need from the outside world.
+
+Adapters implement them structurally (no base classes). A unit of work is the transaction
+boundary: it rolls back unless `commit()` was called.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+from uuid import UUID
+
+from taskapp.domain.model import AccessToken, RefreshToken, User
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, timezone-aware (UTC)."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, password_hash: str, password: str) -> bool:
+        """False for a wrong password; never raises for one."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class TokenService(Protocol):
+    def issue_access_token(self, user_id: UUID, now: datetime) -> AccessToken: ...
+
+    def verify_access_token(self, token: str) -> UUID:
+        """The user id the token was issued to; raises Unauthorized for any bad token."""
+        ...
+
+    def new_refresh_token(self) -> str:
+        """An opaque, unguessable token (at least 256 bits of randomness)."""
+        ...
+
+    def hash_refresh_token(self, token: str) -> str: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        """Count one attempt; None while under the limit, else seconds until it resets."""
+        ...
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Raises EmailAlreadyRegistered when the address (in any letter case) is taken."""
+        ...
+
+    async def get(self, user_id: UUID) -> User | None: ...
+
+    async def get_by_email(self, email: str) -> User | None:
+        """Case-insensitive lookup."""
+        ...
+
+    async def set_password_hash(self, user_id: UUID, password_hash: str, now: datetime) -> None: ...
+
+
+class RefreshTokenRepository(Protocol):
+    async def add(self, token: RefreshToken) -> None: ...
+
+    async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
+        """Atomically mark a live token used and return it; None if it was not live.
+
+        Of two concurrent calls for one token, exactly one gets the token.
+        """
+        ...
+
+    async def find(self, token_hash: str) -> RefreshToken | None: ...
+
+    async def revoke_family(self, family_id: UUID, now: datetime) -> None: ...
+
+    async def revoke_all_for_user(self, user_id: UUID, now: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def users(self) -> UserRepository: ...
+
+    @property
+    def refresh_tokens(self) -> RefreshTokenRepository: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...

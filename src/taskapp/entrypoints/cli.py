@@ -1,0 +1,137 @@
+"""The `taskapp` command: serve, db upgrade|downgrade|current, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from taskapp.adapters.embedded_postgres import EmbeddedPostgres
+from taskapp.adapters.postgres import migrations
+from taskapp.config import ConfigError, Settings, export_database_url, load_settings
+
+logger = logging.getLogger("taskapp")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"taskapp: configuration error: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if args.command == "openapi":
+        return _print_openapi(settings)
+    # uvicorn re-raises SIGTERM / SIGINT once it has shut down; turn them into exceptions so
+    # the embedded PostgreSQL below is stopped after the API, not killed with it.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with _Database(settings) as database_url:
+            if args.command == "serve":
+                migrations.upgrade(database_url)
+                return _serve(settings.with_database_url(database_url), args)
+            _migrate(args, database_url)
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _migrate(args: argparse.Namespace, database_url: str) -> None:
+    if args.db_command == "upgrade":
+        migrations.upgrade(database_url, args.revision)
+    elif args.db_command == "downgrade":
+        migrations.downgrade(database_url, args.revision)
+    else:
+        migrations.print_current(database_url)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taskapp", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP API")
+    serve.add_argument("--host", help="bind address (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default: PORT or 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default: WEB_CONCURRENCY, 1)")
+    serve.add_argument("--no-access-log", action="store_true", help="turn the access log off")
+    db = commands.add_parser("db", help="database migrations")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="migrate to a revision (default: head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    downgrade = db_commands.add_parser("downgrade", help="migrate down to a revision")
+    downgrade.add_argument("revision")
+    db_commands.add_parser("current", help="print the current revision")
+    commands.add_parser("openapi", help="print the OpenAPI document as JSON")
+    return parser
+
+
+class _Database:
+    """The configured DATABASE_URL, or an embedded PostgreSQL for the command's lifetime."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._embedded: EmbeddedPostgres | None = None
+
+    def __enter__(self) -> str:
+        if self._settings.database_url is not None:
+            return self._settings.database_url
+        self._embedded = EmbeddedPostgres(self._settings.data_dir / "postgres")
+        url = self._embedded.start()
+        logger.info("using the embedded PostgreSQL in %s", self._settings.data_dir / "postgres")
+        export_database_url(url)  # worker processes read it from the environment
+        return url
+
+    def __exit__(self, *_: object) -> None:
+        if self._embedded is not None:
+            self._embedded.stop()
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from taskapp.entrypoints.http.app import create_app
+
+    host = args.host or settings.host
+    port = args.port or settings.port
+    workers = args.workers or settings.workers
+    common: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "access_log": not args.no_access_log,
+        "proxy_headers": True,
+        "timeout_graceful_shutdown": 20,
+    }
+    if workers > 1:
+        uvicorn.run(
+            "taskapp.entrypoints.http.asgi:app_from_environment",
+            factory=True,
+            workers=workers,
+            **common,  # type: ignore[arg-type]
+        )
+    else:
+        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+    return 0
+
+
+def _print_openapi(settings: Settings) -> int:
+    from taskapp.entrypoints.http.app import create_app
+
+    document = create_app(settings).openapi_schema.to_schema()
+    json.dump(document, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""/api/v1/auth: register, login, refresh, logout, me, password."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+
+from taskapp.domain.errors import ValidationFailed
+from taskapp.domain.model import TokenPair, User
+from taskapp.entrypoints.http.body import read_json
+from taskapp.entrypoints.http.dependencies import Accounts, CurrentUserId
+from taskapp.entrypoints.http.envelope import Envelope, ok
+from taskapp.entrypoints.http.errors import UnsupportedMediaType
+from taskapp.entrypoints.http.openapi import BEARER, documents_body
+
+ShortText = Annotated[str, msgspec.Meta(max_length=1024)]
+
+
+class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: ShortText
+    password: ShortText
+    display_name: ShortText | None = None
+
+
+class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: ShortText
+    password: ShortText
+
+
+class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: ShortText
+
+
+class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: ShortText
+    new_password: ShortText
+
+
+class UserOut(msgspec.Struct):
+    id: UUID
+    email: str
+    display_name: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(user.id, user.email, user.display_name, user.created_at)
+
+
+class TokensOut(msgspec.Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+
+    @classmethod
+    def of(cls, pair: TokenPair) -> TokensOut:
+        return cls(
+            pair.access_token,
+            "Bearer",
+            pair.expires_in,
+            pair.refresh_token,
+            pair.refresh_expires_in,
+        )
+
+
+class Empty(msgspec.Struct):
+    pass
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _read_login(request: Request[Any, Any, Any]) -> LoginRequest:
+    """JSON, or the OAuth2 password form (`username`, `password`) the docs page sends."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        return await read_json(request, LoginRequest)
+    if not await request.body():
+        raise UnsupportedMediaType
+    form = await request.form()
+    username, password = form.get("username"), form.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise ValidationFailed.of(
+            "username" if not isinstance(username, str) else "password", "is required"
+        )
+    return LoginRequest(email=username, password=password)
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post("/register", status_code=201, opt=documents_body(RegisterRequest))
+    async def register(
+        self, request: Request[Any, Any, Any], accounts: Accounts
+    ) -> Response[Envelope[UserOut]]:
+        """Create an account."""
+        body = await read_json(request, RegisterRequest)
+        user = await accounts.register(
+            body.email, body.password, body.display_name, client_address(request)
+        )
+        return ok(UserOut.of(user), popup="USER_REGISTERED", status_code=201)
+
+    @post("/login", status_code=200, opt=documents_body(LoginRequest, form=True))
+    async def login(
+        self, request: Request[Any, Any, Any], accounts: Accounts
+    ) -> Response[Envelope[TokensOut]]:
+        """Exchange email and password for an access token and a refresh token."""
+        body = await _read_login(request)
+        pair = await accounts.login(body.email, body.password, client_address(request))
+        return ok(TokensOut.of(pair), popup="LOGGED_IN")
+
+    @post("/refresh", status_code=200, opt=documents_body(RefreshRequest))
+    async def refresh(
+        self, request: Request[Any, Any, Any], accounts: Accounts
+    ) -> Response[Envelope[TokensOut]]:
+        """Spend a refresh token for a new token pair (rotation; reuse revokes the family)."""
+        body = await read_json(request, RefreshRequest)
+        pair = await accounts.refresh(body.refresh_token)
+        return ok(TokensOut.of(pair), popup="TOKEN_REFRESHED")
+
+    @post("/logout", status_code=200, security=BEARER, opt=documents_body(RefreshRequest))
+    async def logout(
+        self, request: Request[Any, Any, Any], accounts: Accounts, user_id: CurrentUserId
+    ) -> Response[Envelope[Empty]]:
+        """Revoke the refresh token's whole family."""
+        body = await read_json(request, RefreshRequest)
+        await accounts.logout(user_id, body.refresh_token)
+        return ok(Empty(), popup="LOGGED_OUT")
+
+    @get("/me", security=BEARER)
+    async def me(self, accounts: Accounts, user_id: CurrentUserId) -> Response[Envelope[UserOut]]:
+        """The signed-in user."""
+        return ok(UserOut.of(await accounts.current_user(user_id)))
+
+    @post("/password", status_code=200, security=BEARER, opt=documents_body(ChangePasswordRequest))
+    async def change_password(
+        self, request: Request[Any, Any, Any], accounts: Accounts, user_id: CurrentUserId
+    ) -> Response[Envelope[Empty]]:
+        """Change the password; every refresh token of the user is revoked."""
+        body = await read_json(request, ChangePasswordRequest)
+        await accounts.change_password(user_id, body.current_password, body.new_password)
+        return ok(Empty(), popup="PASSWORD_CHANGED")

@@ -1,0 +1,40 @@
+"""Dependency injection: what handlers may ask for by name, and where it comes from."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+from uuid import UUID
+
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+
+from taskapp.domain.ports import TokenService
+from taskapp.domain.services.accounts import AccountService
+from taskapp.entrypoints.http.auth import authenticate
+
+Accounts: TypeAlias = NamedDependency[AccountService]
+Tokens: TypeAlias = NamedDependency[TokenService]
+# Declaring `user_id: CurrentUserId` is what makes a handler require a bearer token.
+CurrentUserId: TypeAlias = NamedDependency[UUID]
+
+
+def _accounts(state: State) -> AccountService:
+    service: AccountService = state.container.accounts
+    return service
+
+
+def _tokens(state: State) -> TokenService:
+    tokens: TokenService = state.container.tokens
+    return tokens
+
+
+def _user_id(request: Request[Any, Any, Any], tokens: Tokens) -> UUID:
+    return authenticate(request, tokens)
+
+
+PROVIDERS = {
+    "accounts": Provide(_accounts, sync_to_thread=False),
+    "tokens": Provide(_tokens, sync_to_thread=False),
+    "user_id": Provide(_user_id, sync_to_thread=False),
+}

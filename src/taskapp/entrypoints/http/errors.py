@@ -1,0 +1,142 @@
+"""The one place where errors become HTTP answers: domain codes, framework errors and bugs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from taskapp.domain.errors import (
+    DomainError,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
+from taskapp.entrypoints.http.envelope import ErrorDetail, failure
+from taskapp.entrypoints.http.request_id import request_id_of
+
+logger = logging.getLogger("taskapp.http")
+
+STATUS_BY_CODE: dict[str, int] = {
+    "BAD_REQUEST": 400,
+    "UNAUTHORIZED": 401,
+    "INVALID_CREDENTIALS": 401,
+    "TOKEN_REUSED": 401,
+    "NOT_FOUND": 404,
+    "TASK_NOT_FOUND": 404,
+    "REVIEW_NOT_FOUND": 404,
+    "METHOD_NOT_ALLOWED": 405,
+    "EMAIL_ALREADY_REGISTERED": 409,
+    "IDEMPOTENCY_KEY_IN_PROGRESS": 409,
+    "VERSION_CONFLICT": 412,
+    "PAYLOAD_TOO_LARGE": 413,
+    "UNSUPPORTED_MEDIA_TYPE": 415,
+    "VALIDATION_ERROR": 422,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+    "RATE_LIMITED": 429,
+    "INTERNAL_ERROR": 500,
+    "SERVICE_UNAVAILABLE": 503,
+}
+
+_CODE_BY_STATUS = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "UNAUTHORIZED",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+_MESSAGE_BY_STATUS = {
+    400: "The request is malformed",
+    401: "Authentication is required",
+    404: "The resource does not exist",
+    405: "This method is not allowed on this resource",
+    413: "The request body is too large",
+    415: "The request body must be JSON (Content-Type: application/json)",
+}
+
+
+class BadRequest(DomainError):
+    """Not a domain rule: the HTTP request itself is malformed."""
+
+    code = "BAD_REQUEST"
+    default_message = "The request body is not valid JSON"
+
+
+class UnsupportedMediaType(DomainError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
+    default_message = "The request body must be JSON (Content-Type: application/json)"
+
+
+def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    request_id = request_id_of(request.scope)
+    if isinstance(error, DomainError):
+        return _domain_response(error, request_id)
+    if isinstance(error, ValidationException):
+        return failure(
+            422,
+            "VALIDATION_ERROR",
+            "The request is not valid",
+            details=_framework_details(error.extra),
+            request_id=request_id,
+        )
+    if isinstance(error, HTTPException) and error.status_code < 500:
+        status = error.status_code
+        headers = (
+            {"Allow": error.headers["Allow"]}
+            if error.headers and "Allow" in error.headers
+            else None
+        )
+        return failure(
+            status,
+            _CODE_BY_STATUS.get(status, "BAD_REQUEST"),
+            _MESSAGE_BY_STATUS.get(status, "The request could not be processed"),
+            request_id=request_id,
+            headers=headers,
+        )
+    logger.exception("unhandled error", extra={"request_id": request_id})
+    return failure(
+        500,
+        "INTERNAL_ERROR",
+        "An unexpected error occurred; quote the request id when reporting it",
+        request_id=request_id,
+    )
+
+
+def _domain_response(error: DomainError, request_id: str | None) -> Response[Any]:
+    status = STATUS_BY_CODE.get(error.code, 400)
+    headers: dict[str, str] = {}
+    details = None
+    if isinstance(error, ValidationFailed):
+        details = [ErrorDetail(field=d.field, message=d.message) for d in error.details]
+    if isinstance(error, RateLimited | ServiceUnavailable):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = 'Bearer realm="taskapp"'
+    return failure(
+        status,
+        error.code,
+        error.message,
+        details=details,
+        request_id=request_id,
+        headers=headers or None,
+    )
+
+
+def _framework_details(extra: Any) -> list[ErrorDetail] | None:
+    if not isinstance(extra, list):
+        return None
+    details = []
+    for item in extra:
+        if isinstance(item, dict):
+            field = str(item.get("key") or "request")
+            details.append(ErrorDetail(field=field, message=str(item.get("message", "is invalid"))))
+    return details or None

@@ -1,0 +1,77 @@
+"""Migrations: walk up, down and up again on an empty database; they match the metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from taskapp.adapters.postgres import migrations
+from taskapp.adapters.postgres.engine import create_engine
+from taskapp.adapters.postgres.tables import metadata
+from tests import database
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+    finally:
+        await engine.dispose()
+    return set(names)
+
+
+async def test_upgrade_downgrade_upgrade_on_an_empty_database(postgres_admin_url: str) -> None:
+    url = await database.create_database(postgres_admin_url, prefix="taskapp_migrations")
+    try:
+        await asyncio.to_thread(migrations.upgrade, url)
+        assert {t.name for t in metadata.sorted_tables} <= await _tables(url)
+        await asyncio.to_thread(migrations.downgrade, url, "base")
+        assert await _tables(url) == {"alembic_version"}
+        await asyncio.to_thread(migrations.upgrade, url)
+        assert {t.name for t in metadata.sorted_tables} <= await _tables(url)
+    finally:
+        await database.drop_database(postgres_admin_url, url)
+
+
+async def test_migrations_and_metadata_agree(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                )
+            )
+    finally:
+        await engine.dispose()
+    assert differences == []
+
+
+async def test_concurrent_upgrades_serialize_on_the_advisory_lock(postgres_admin_url: str) -> None:
+    url = await database.create_database(postgres_admin_url, prefix="taskapp_migrations")
+    try:
+        # Separate processes, as separate instances would be (Alembic's context is global).
+        script = "import sys; from taskapp.adapters.postgres import migrations; "
+        script += "migrations.upgrade(sys.argv[1])"
+        processes = [
+            await asyncio.create_subprocess_exec(sys.executable, "-c", script, url)
+            for _ in range(3)
+        ]
+        codes = await asyncio.gather(*(process.wait() for process in processes))
+        assert codes == [0, 0, 0]
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                revision = (
+                    await connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+                ).scalar_one()
+        finally:
+            await engine.dispose()
+        assert revision == migrations.head_revision()
+    finally:
+        await database.drop_database(postgres_admin_url, url)
