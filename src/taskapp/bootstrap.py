@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -18,8 +19,10 @@ from taskapp.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
 from taskapp.adapters.tokens import JwtTokenService
 from taskapp.config import Settings
 from taskapp.domain.errors import DomainError
-from taskapp.domain.ports import Clock, PasswordHasher
+from taskapp.domain.ports import Clock, PasswordHasher, RateLimiter
 from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
+
+Closer = Callable[[], Awaitable[None]]
 
 
 @dataclass
@@ -30,6 +33,7 @@ class Container:
     tokens: JwtTokenService
     accounts: AccountService
     expected_revision: str | None
+    closers: list[Closer] = field(default_factory=list)
 
     async def readiness_problem(self) -> str | None:
         """None when the database answers and its schema is at the latest migration."""
@@ -48,7 +52,28 @@ class Container:
         return None
 
     async def close(self) -> None:
+        for close in self.closers:
+            await close()
         await self.engine.dispose()
+
+
+def _rate_limiter(
+    settings: Settings,
+    engine: AsyncEngine,
+    clock: Clock,
+    closers: list[Closer],
+) -> RateLimiter:
+    """PostgreSQL by default (nothing more to run); Redis when REDIS_URL is set."""
+    if settings.redis_url is None:
+        return PostgresRateLimiter(engine, clock)
+    from redis.asyncio import Redis
+
+    from taskapp.adapters.redis.rate_limiter import RedisRateLimiter
+
+    client = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    limiter = RedisRateLimiter(client, clock)
+    closers.append(limiter.close)
+    return limiter
 
 
 def build_container(
@@ -75,12 +100,13 @@ def build_container(
         timedelta(seconds=settings.access_token_ttl_seconds),
     )
     uow = PostgresUnitOfWorkFactory(engine)
+    closers: list[Closer] = []
     accounts = AccountService(
         uow=uow,
         hasher=hasher or Argon2PasswordHasher(settings.password_hash_concurrency),
         tokens=tokens,
         clock=clock,
-        rate_limiter=PostgresRateLimiter(engine, clock),
+        rate_limiter=_rate_limiter(settings, engine, clock, closers),
         rate_limits=RateLimitPolicy(
             enabled=settings.rate_limit_enabled,
             window_seconds=settings.rate_limit_window_seconds,
@@ -96,4 +122,5 @@ def build_container(
         tokens=tokens,
         accounts=accounts,
         expected_revision=head_revision(),
+        closers=closers,
     )

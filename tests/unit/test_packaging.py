@@ -45,8 +45,10 @@ def test_docker_compose_runs_postgres_redis_and_the_app() -> None:
 def test_dockerfile_is_multi_stage_non_root_and_migrates_before_serving() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.count("FROM ") >= 2
-    assert "\nUSER " in dockerfile and "USER root" not in dockerfile
-    assert "taskapp db upgrade" in dockerfile and "taskapp serve" in dockerfile
+    assert "\nUSER " in dockerfile
+    assert "USER root" not in dockerfile
+    assert "taskapp db upgrade" in dockerfile
+    assert "taskapp serve" in dockerfile
     assert dockerfile.index("taskapp db upgrade") < dockerfile.index("taskapp serve")
 
 

@@ -14,7 +14,6 @@ from taskapp.domain.services.accounts import AccountService
 from taskapp.entrypoints.http.auth import authenticate
 
 Accounts: TypeAlias = NamedDependency[AccountService]
-Tokens: TypeAlias = NamedDependency[TokenService]
 # Declaring `user_id: CurrentUserId` is what makes a handler require a bearer token.
 CurrentUserId: TypeAlias = NamedDependency[UUID]
 
@@ -24,17 +23,12 @@ def _accounts(state: State) -> AccountService:
     return service
 
 
-def _tokens(state: State) -> TokenService:
+def _user_id(request: Request[Any, Any, Any], state: State) -> UUID:
     tokens: TokenService = state.container.tokens
-    return tokens
-
-
-def _user_id(request: Request[Any, Any, Any], tokens: Tokens) -> UUID:
     return authenticate(request, tokens)
 
 
 PROVIDERS = {
     "accounts": Provide(_accounts, sync_to_thread=False),
-    "tokens": Provide(_tokens, sync_to_thread=False),
     "user_id": Provide(_user_id, sync_to_thread=False),
 }

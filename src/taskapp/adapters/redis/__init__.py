@@ -1,0 +1,1 @@
+"""Redis adapters (optional: used when REDIS_URL is set)."""

@@ -1,0 +1,182 @@
+"""Register and login rate limits: 429 with Retry-After, shared by every server process."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from taskapp.bootstrap import build_container
+from taskapp.entrypoints.http.app import create_app
+from tests.api.conftest import PASSWORD, fast_hasher, make_settings, serve
+from tests.api.helpers import assert_error, unique_email
+
+
+@pytest.fixture
+async def limited(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = make_settings(
+        database_url, tmp_path, rate_limit_per_address=4, rate_limit_per_email=2
+    )
+    container = build_container(settings, hasher=fast_hasher())
+    try:
+        async with serve(create_app(settings, container)) as client:
+            yield client
+    finally:
+        await container.close()
+
+
+async def test_login_is_limited_per_email(limited: httpx.AsyncClient) -> None:
+    email = unique_email()
+    for _ in range(2):
+        response = await limited.post(
+            "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+        )
+        assert_error(response, 401, "INVALID_CREDENTIALS")
+    response = await limited.post(
+        "/api/v1/auth/login", json={"email": email.upper(), "password": PASSWORD}
+    )
+    assert_error(response, 429, "RATE_LIMITED")
+    assert 1 <= int(response.headers["retry-after"]) <= 60
+
+
+async def test_register_is_limited_per_address(limited: httpx.AsyncClient) -> None:
+    statuses = []
+    for _ in range(5):
+        response = await limited.post(
+            "/api/v1/auth/register", json={"email": unique_email(), "password": PASSWORD}
+        )
+        statuses.append(response.status_code)
+    assert statuses == [201, 201, 201, 201, 429]
+
+
+async def test_disabled_limits_never_answer_429(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        rate_limit_enabled=False,
+        rate_limit_per_address=1,
+        rate_limit_per_email=1,
+    )
+    container = build_container(settings, hasher=fast_hasher())
+    try:
+        async with serve(create_app(settings, container)) as client:
+            email = unique_email()
+            for _ in range(3):
+                response = await client.post(
+                    "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+                )
+                assert response.status_code == 401
+    finally:
+        await container.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
+    """Two real server processes on one database, each with the same small limit."""
+    ports = [_free_port(), _free_port()]
+    environment = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TASKAPP_DATA_DIR": str(tmp_path),
+        "JWT_SECRET": "shared-secret-" + "y" * 40,
+        "RATE_LIMIT_PER_EMAIL": "3",
+        "RATE_LIMIT_PER_ADDRESS": "1000",
+        "LOG_LEVEL": "WARNING",
+    }
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "taskapp.entrypoints.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--no-access-log",
+            ],
+            env=environment,
+            cwd=tmp_path,
+        )
+        for port in ports
+    ]
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        deadline = time.monotonic() + 30
+        for url in urls:
+            while True:
+                try:
+                    if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail("the servers did not become ready")
+                time.sleep(0.2)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+
+
+@pytest.mark.slow
+async def test_two_server_processes_share_one_limit(two_servers: list[str]) -> None:
+    email = unique_email()
+    statuses = []
+    async with httpx.AsyncClient(timeout=10) as client:
+        for attempt in range(6):
+            url = two_servers[attempt % 2]
+            response = await client.post(
+                f"{url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+            )
+            statuses.append(response.status_code)
+    # Three attempts in all, whichever process took them; then 429 on both processes.
+    assert statuses == [401, 401, 401, 429, 429, 429]
+
+
+def _redis_reachable() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_reachable(), reason="no Redis at 127.0.0.1:6379")
+async def test_redis_store_enforces_the_same_limits(database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(
+        database_url,
+        tmp_path,
+        rate_limit_per_email=2,
+        redis_url="redis://127.0.0.1:6379/15",
+    )
+    container = build_container(settings, hasher=fast_hasher())
+    try:
+        async with serve(create_app(settings, container)) as client:
+            email = unique_email()
+            statuses = [
+                (
+                    await client.post(
+                        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+                    )
+                ).status_code
+                for _ in range(3)
+            ]
+        assert statuses == [401, 401, 429]
+    finally:
+        await container.close()
