@@ -21,6 +21,8 @@ from taskapp.config import Settings
 from taskapp.domain.errors import DomainError
 from taskapp.domain.ports import Clock, PasswordHasher, RateLimiter
 from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
+from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.tasks import TaskService
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -32,6 +34,8 @@ class Container:
     clock: Clock
     tokens: JwtTokenService
     accounts: AccountService
+    tasks: TaskService
+    history: HistoryService
     expected_revision: str | None
     closers: list[Closer] = field(default_factory=list)
 
@@ -121,6 +125,8 @@ def build_container(
         clock=clock,
         tokens=tokens,
         accounts=accounts,
+        tasks=TaskService(uow, clock),
+        history=HistoryService(uow),
         expected_revision=head_revision(),
         closers=closers,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -30,7 +31,7 @@ async def test_ready_when_database_answers_and_schema_is_current(client: Client)
 async def test_ready_is_503_when_the_schema_is_behind(
     settings: Settings, container: Container
 ) -> None:
-    stale = Container(**{**container.__dict__, "expected_revision": "9999"})
+    stale = dataclasses.replace(container, expected_revision="9999")
     async with serve(create_app(settings, stale)) as client:
         response = await client.get("/health/ready")
     assert response.status_code == 503

@@ -3,11 +3,33 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, Generic, TypeVar
 from uuid import UUID
 
 from taskapp.domain.errors import ValidationFailed
+
+T = TypeVar("T")
+
+
+class Keep:
+    """Marks "leave this field as it is" where None is a real value (clear the field)."""
+
+    _instance: ClassVar[Keep | None] = None
+
+    def __new__(cls) -> Keep:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP = Keep()
 
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MIN_LENGTH = 12
@@ -103,3 +125,232 @@ class TokenPair:
     expires_in: int
     refresh_token: str
     refresh_expires_in: int
+
+
+TITLE_MAX_LENGTH = 255
+DESCRIPTION_MAX_LENGTH = 5000
+
+
+def normalize_title(raw: str) -> str:
+    title = raw.strip()
+    if not title:
+        raise ValidationFailed.of("title", "must not be empty")
+    if len(title) > TITLE_MAX_LENGTH:
+        raise ValidationFailed.of("title", f"must be at most {TITLE_MAX_LENGTH} characters")
+    if contains_unstorable_text(title):
+        raise ValidationFailed.of("title", "must not contain NUL or invalid characters")
+    return title
+
+
+def normalize_description(raw: str | None) -> str | None:
+    """An empty description is no description: stored as null."""
+    if raw is None or raw == "":
+        return None
+    if len(raw) > DESCRIPTION_MAX_LENGTH:
+        raise ValidationFailed.of(
+            "description", f"must be at most {DESCRIPTION_MAX_LENGTH} characters"
+        )
+    if contains_unstorable_text(raw):
+        raise ValidationFailed.of("description", "must not contain NUL or invalid characters")
+    return raw
+
+
+class ActionType(StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    COMPLETED = "COMPLETED"
+    REOPENED = "REOPENED"
+    DELETED = "DELETED"
+
+
+class TaskStatus(StrEnum):
+    ALL = "all"
+    OPEN = "open"
+    COMPLETED = "completed"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A user's task. Every change returns a new Task with `version` one higher."""
+
+    id: UUID
+    user_id: UUID
+    title: str
+    description: str | None
+    is_completed: bool
+    completed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    @classmethod
+    def create(cls, user_id: UUID, title: str, description: str | None, now: datetime) -> Task:
+        return cls(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            title=normalize_title(title),
+            description=normalize_description(description),
+            is_completed=False,
+            completed_at=None,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def complete(self, now: datetime) -> Task | None:
+        """The completed task, or None when it already was (no change, no new version)."""
+        if self.is_completed:
+            return None
+        return replace(
+            self, is_completed=True, completed_at=now, updated_at=now, version=self.version + 1
+        )
+
+    def reopen(self, now: datetime) -> Task | None:
+        if not self.is_completed:
+            return None
+        return replace(
+            self, is_completed=False, completed_at=None, updated_at=now, version=self.version + 1
+        )
+
+    def toggle(self, now: datetime) -> Task:
+        changed = self.reopen(now) if self.is_completed else self.complete(now)
+        assert changed is not None  # one of the two always applies
+        return changed
+
+    def edit(
+        self, now: datetime, *, title: str | None = None, description: str | Keep | None = KEEP
+    ) -> tuple[Task, dict[str, FieldChange]] | None:
+        """Apply the given fields; None when nothing actually changes."""
+        changes: dict[str, FieldChange] = {}
+        new_title = self.title if title is None else normalize_title(title)
+        if new_title != self.title:
+            changes["title"] = FieldChange(self.title, new_title)
+        new_description = (
+            self.description
+            if isinstance(description, Keep)
+            else normalize_description(description)
+        )
+        if new_description != self.description:
+            changes["description"] = FieldChange(self.description, new_description)
+        if not changes:
+            return None
+        edited = replace(
+            self,
+            title=new_title,
+            description=new_description,
+            updated_at=now,
+            version=self.version + 1,
+        )
+        return edited, changes
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change of one task, as it was at that moment. Never updated, never deleted."""
+
+    id: UUID
+    user_id: UUID
+    task_id: UUID
+    task_title: str
+    action_type: ActionType
+    description: str
+    changes: dict[str, FieldChange] | None
+    timestamp: datetime
+
+    @classmethod
+    def record(
+        cls,
+        task: Task,
+        action: ActionType,
+        now: datetime,
+        changes: dict[str, FieldChange] | None = None,
+    ) -> HistoryEntry:
+        return cls(
+            id=uuid.uuid4(),
+            user_id=task.user_id,
+            task_id=task.id,
+            task_title=task.title,
+            action_type=action,
+            description=_describe(action, task.title, changes),
+            changes=changes,
+            timestamp=now,
+        )
+
+
+def _describe(action: ActionType, title: str, changes: dict[str, FieldChange] | None) -> str:
+    if action is ActionType.UPDATED and changes:
+        return f"Updated {' and '.join(sorted(changes))} of task '{title}'"
+    verb = {
+        ActionType.CREATED: "Created",
+        ActionType.UPDATED: "Updated",
+        ActionType.COMPLETED: "Completed",
+        ActionType.REOPENED: "Reopened",
+        ActionType.DELETED: "Deleted",
+    }[action]
+    return f"{verb} task '{title}'"
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    offset: int
+    limit: int
+
+    @property
+    def page(self) -> int:
+        return self.offset // self.limit + 1
+
+    @property
+    def total_pages(self) -> int:
+        return -(-self.total // self.limit)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """page/limit/offset as the contract defines them: an explicit offset wins over page."""
+
+    offset: int = 0
+    limit: int = 20
+
+    MAX_LIMIT: ClassVar[int] = 100
+
+    @classmethod
+    def of(cls, page: int = 1, limit: int = 20, offset: int | None = None) -> PageRequest:
+        if page < 1:
+            raise ValidationFailed.of("page", "must be at least 1")
+        if not 1 <= limit <= cls.MAX_LIMIT:
+            raise ValidationFailed.of("limit", f"must be between 1 and {cls.MAX_LIMIT}")
+        if offset is not None and offset < 0:
+            raise ValidationFailed.of("offset", "must be at least 0")
+        return cls(offset=(page - 1) * limit if offset is None else offset, limit=limit)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    status: TaskStatus = TaskStatus.ALL
+    search: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.search is not None and (
+            len(self.search) > TITLE_MAX_LENGTH or contains_unstorable_text(self.search)
+        ):
+            raise ValidationFailed.of("q", f"must be at most {TITLE_MAX_LENGTH} characters")
+
+
+class ClaimStatus(StrEnum):
+    CLAIMED = "claimed"  # this request owns the key: go ahead
+    REPLAY = "replay"  # done before with the same body: answer with `task`
+    IN_PROGRESS = "in_progress"  # another request with the key is still running
+    MISMATCH = "mismatch"  # the key was used with a different body
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyClaim:
+    status: ClaimStatus
+    task: Task | None = None

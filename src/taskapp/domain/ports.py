@@ -11,7 +11,18 @@ from types import TracebackType
 from typing import Protocol, Self
 from uuid import UUID
 
-from taskapp.domain.model import AccessToken, RefreshToken, User
+from taskapp.domain.model import (
+    AccessToken,
+    ActionType,
+    HistoryEntry,
+    IdempotencyClaim,
+    Page,
+    PageRequest,
+    RefreshToken,
+    Task,
+    TaskQuery,
+    User,
+)
 
 
 class Clock(Protocol):
@@ -81,12 +92,69 @@ class RefreshTokenRepository(Protocol):
     async def revoke_all_for_user(self, user_id: UUID, now: datetime) -> None: ...
 
 
+class TaskRepository(Protocol):
+    """Tasks, always addressed through their owner: another user's task does not exist."""
+
+    async def get(self, user_id: UUID, task_id: UUID) -> Task | None: ...
+
+    async def get_for_update(self, user_id: UUID, task_id: UUID) -> Task | None:
+        """Load and lock the task until the unit of work ends, so changes serialize."""
+        ...
+
+    async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]: ...
+
+    async def add(self, task: Task) -> None: ...
+
+    async def update(self, task: Task) -> None: ...
+
+    async def delete(self, task: Task) -> None: ...
+
+
+class HistoryLog(Protocol):
+    """The append-only record of task changes."""
+
+    async def append(self, entry: HistoryEntry) -> None: ...
+
+    async def list(
+        self,
+        user_id: UUID,
+        page: PageRequest,
+        task_id: UUID | None = None,
+        action_type: ActionType | None = None,
+    ) -> Page[HistoryEntry]: ...
+
+
+class IdempotencyKeys(Protocol):
+    """Remembers the outcome of POST /tasks per (user, key) for a while."""
+
+    async def claim(
+        self, user_id: UUID, key: str, fingerprint: str, now: datetime, ttl_seconds: int
+    ) -> IdempotencyClaim:
+        """Take the key for this request, or say why not (replay, in progress, mismatch)."""
+        ...
+
+    async def complete(self, user_id: UUID, key: str, task: Task) -> None: ...
+
+    async def release(self, user_id: UUID, key: str) -> None:
+        """Forget a claim whose request failed, so the client can retry with the key."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def users(self) -> UserRepository: ...
 
     @property
     def refresh_tokens(self) -> RefreshTokenRepository: ...
+
+    @property
+    def tasks(self) -> TaskRepository: ...
+
+    @property
+    def history(self) -> HistoryLog: ...
+
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -7,18 +7,54 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 from uuid import UUID
 
+from taskapp.adapters.memory.tasks import (
+    MemoryHistoryLog,
+    MemoryIdempotencyKeys,
+    MemoryTaskRepository,
+    StoredKey,
+)
 from taskapp.domain.errors import EmailAlreadyRegistered
-from taskapp.domain.model import RefreshToken, User, email_key
+from taskapp.domain.model import HistoryEntry, RefreshToken, Task, User, email_key
+
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
 class MemoryStore:
     users: dict[UUID, User] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
+    tasks: dict[UUID, Task] = field(default_factory=dict)
+    history: list[HistoryEntry] = field(default_factory=list)
+    idempotency_keys: dict[tuple[UUID, str], StoredKey] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def copy(self) -> MemoryStore:
+        return MemoryStore(
+            users=dict(self.users),
+            refresh_tokens=dict(self.refresh_tokens),
+            tasks=dict(self.tasks),
+            history=list(self.history),
+            idempotency_keys={k: replace(v) for k, v in self.idempotency_keys.items()},
+            lock=self.lock,
+        )
+
+    def take(self, other: MemoryStore) -> None:
+        """Become a copy of `other`, in place (repositories hold these very containers)."""
+        copied = other.copy()
+        _refill(self.users, copied.users)
+        _refill(self.refresh_tokens, copied.refresh_tokens)
+        _refill(self.tasks, copied.tasks)
+        _refill(self.idempotency_keys, copied.idempotency_keys)
+        self.history[:] = copied.history
+
+
+def _refill(target: dict[K, V], source: dict[K, V]) -> None:
+    target.clear()
+    target.update(source)
 
 
 class MemoryUserRepository:
@@ -83,12 +119,12 @@ class MemoryUnitOfWork:
 
     async def __aenter__(self) -> Self:
         await self._store.lock.acquire()
-        self._working = MemoryStore(
-            users=dict(self._store.users),
-            refresh_tokens=dict(self._store.refresh_tokens),
-        )
+        self._working = self._store.copy()
         self.users = MemoryUserRepository(self._working)
         self.refresh_tokens = MemoryRefreshTokenRepository(self._working)
+        self.tasks = MemoryTaskRepository(self._working.tasks)
+        self.history = MemoryHistoryLog(self._working.history)
+        self.idempotency_keys = MemoryIdempotencyKeys(self._working.idempotency_keys)
         return self
 
     async def __aexit__(
@@ -103,13 +139,12 @@ class MemoryUnitOfWork:
     async def commit(self) -> None:
         if self._working is None:
             raise RuntimeError("commit() outside the unit of work")
-        self._store.users = dict(self._working.users)
-        self._store.refresh_tokens = dict(self._working.refresh_tokens)
+        self._store.take(self._working)
 
     async def rollback(self) -> None:
+        """Discard what this unit of work changed since its last commit."""
         if self._working is not None:
-            self._working.users = dict(self._store.users)
-            self._working.refresh_tokens = dict(self._store.refresh_tokens)
+            self._working.take(self._store)
 
 
 class MemoryUnitOfWorkFactory:

@@ -6,7 +6,7 @@ Constraints repeat the domain's invariants so no code path can store an invalid 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -69,4 +69,83 @@ rate_limit_counters = sa.Table(
     _timestamp("window_start"),
     sa.Column("hits", sa.Integer, nullable=False),
     prefixes=["UNLOGGED"],
+)
+
+tasks = sa.Table(
+    "tasks",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=True),
+    sa.Column("is_completed", sa.Boolean, nullable=False),
+    _timestamp("completed_at", nullable=True),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.CheckConstraint(
+        "char_length(title) BETWEEN 1 AND 255 AND char_length(btrim(title)) > 0",
+        name="title_length",
+    ),
+    sa.CheckConstraint(
+        "description IS NULL OR char_length(description) BETWEEN 1 AND 5000",
+        name="description_length",
+    ),
+    sa.CheckConstraint(
+        "is_completed = (completed_at IS NOT NULL)", name="completed_iff_completed_at"
+    ),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    # Serves the listing order (open first, newest first, id as tie-break) per user.
+    sa.Index(
+        "ix_tasks_user_listing",
+        "user_id",
+        "is_completed",
+        sa.text("created_at DESC"),
+        sa.text("id DESC"),
+    ),
+)
+
+# Append-only: a trigger (see the migration) refuses UPDATE and DELETE. No FK to tasks, so
+# entries outlive their task; `seq` records insertion order for a stable tie-break.
+task_history = sa.Table(
+    "task_history",
+    metadata,
+    sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    sa.Column("id", UUID(as_uuid=True), nullable=False, unique=True),
+    sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("task_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("task_title", sa.Text, nullable=False),
+    sa.Column("action_type", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("changes", JSONB, nullable=True),
+    _timestamp("created_at"),
+    sa.CheckConstraint(
+        "action_type IN ('CREATED', 'UPDATED', 'COMPLETED', 'REOPENED', 'DELETED')",
+        name="action_type_known",
+    ),
+    sa.Index("ix_task_history_user_recent", "user_id", sa.text("seq DESC")),
+    sa.Index("ix_task_history_user_task", "user_id", "task_id", sa.text("seq DESC")),
+    sa.Index("ix_task_history_user_action", "user_id", "action_type", sa.text("seq DESC")),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("fingerprint", sa.Text, nullable=False),
+    sa.Column("task", JSONB, nullable=True),  # the created task as first answered; null = running
+    _timestamp("created_at"),
+    _timestamp("expires_at"),
+    sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
 )

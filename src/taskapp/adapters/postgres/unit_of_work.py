@@ -9,13 +9,19 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from taskapp.adapters.postgres.errors import translate
+from taskapp.adapters.postgres.history import PostgresHistoryLog
+from taskapp.adapters.postgres.idempotency import PostgresIdempotencyKeys
 from taskapp.adapters.postgres.refresh_tokens import PostgresRefreshTokenRepository
+from taskapp.adapters.postgres.tasks import PostgresTaskRepository
 from taskapp.adapters.postgres.users import PostgresUserRepository
 
 
 class PostgresUnitOfWork:
     users: PostgresUserRepository
     refresh_tokens: PostgresRefreshTokenRepository
+    tasks: PostgresTaskRepository
+    history: PostgresHistoryLog
+    idempotency_keys: PostgresIdempotencyKeys
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -30,6 +36,9 @@ class PostgresUnitOfWork:
         self._connection = connection
         self.users = PostgresUserRepository(connection)
         self.refresh_tokens = PostgresRefreshTokenRepository(connection)
+        self.tasks = PostgresTaskRepository(connection)
+        self.history = PostgresHistoryLog(connection)
+        self.idempotency_keys = PostgresIdempotencyKeys(connection)
         return self
 
     async def __aexit__(

@@ -17,8 +17,11 @@ from taskapp.entrypoints.http.accounts import AuthController
 from taskapp.entrypoints.http.dependencies import PROVIDERS
 from taskapp.entrypoints.http.errors import handle_error
 from taskapp.entrypoints.http.health import live, ready
+from taskapp.entrypoints.http.history import HistoryController
 from taskapp.entrypoints.http.openapi import SECURITY_SCHEMES, complete_openapi
+from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
 from taskapp.entrypoints.http.request_id import RequestIdMiddleware
+from taskapp.entrypoints.http.tasks import TaskController
 
 
 def create_app(settings: Settings, container: Container | None = None) -> Litestar:
@@ -37,7 +40,8 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
 
     api = Router(
         path="/api/v1",
-        route_handlers=[AuthController],
+        route_handlers=[AuthController, TaskController, HistoryController],
+        before_request=reject_unknown_query_parameters,
         dependencies=PROVIDERS,
     )
     app = Litestar(

@@ -11,15 +11,29 @@ from litestar.di import NamedDependency, Provide
 
 from taskapp.domain.ports import TokenService
 from taskapp.domain.services.accounts import AccountService
+from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.tasks import TaskService
 from taskapp.entrypoints.http.auth import authenticate
 
 Accounts: TypeAlias = NamedDependency[AccountService]
+Tasks: TypeAlias = NamedDependency[TaskService]
+History: TypeAlias = NamedDependency[HistoryService]
 # Declaring `user_id: CurrentUserId` is what makes a handler require a bearer token.
 CurrentUserId: TypeAlias = NamedDependency[UUID]
 
 
 def _accounts(state: State) -> AccountService:
     service: AccountService = state.container.accounts
+    return service
+
+
+def _tasks(state: State) -> TaskService:
+    service: TaskService = state.container.tasks
+    return service
+
+
+def _history(state: State) -> HistoryService:
+    service: HistoryService = state.container.history
     return service
 
 
@@ -30,5 +44,7 @@ def _user_id(request: Request[Any, Any, Any], state: State) -> UUID:
 
 PROVIDERS = {
     "accounts": Provide(_accounts, sync_to_thread=False),
+    "tasks": Provide(_tasks, sync_to_thread=False),
+    "history": Provide(_history, sync_to_thread=False),
     "user_id": Provide(_user_id, sync_to_thread=False),
 }

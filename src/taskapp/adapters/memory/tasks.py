@@ -1,0 +1,125 @@
+"""Tasks, history and idempotency keys in memory, with the same rules as PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from taskapp.domain.model import (
+    ActionType,
+    ClaimStatus,
+    HistoryEntry,
+    IdempotencyClaim,
+    Page,
+    PageRequest,
+    Task,
+    TaskQuery,
+    TaskStatus,
+)
+
+ABANDONED_AFTER = timedelta(seconds=60)
+
+
+def _matches(task: Task, query: TaskQuery) -> bool:
+    if query.status is TaskStatus.OPEN and task.is_completed:
+        return False
+    if query.status is TaskStatus.COMPLETED and not task.is_completed:
+        return False
+    if query.search:
+        needle = query.search.casefold()
+        haystacks = [task.title, task.description or ""]
+        return any(needle in text.casefold() for text in haystacks)
+    return True
+
+
+class MemoryTaskRepository:
+    def __init__(self, tasks: dict[UUID, Task]) -> None:
+        self._tasks = tasks
+
+    async def get(self, user_id: UUID, task_id: UUID) -> Task | None:
+        task = self._tasks.get(task_id)
+        return task if task is not None and task.user_id == user_id else None
+
+    async def get_for_update(self, user_id: UUID, task_id: UUID) -> Task | None:
+        return await self.get(user_id, task_id)  # the unit of work's lock serializes
+
+    async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
+        found = [t for t in self._tasks.values() if t.user_id == user_id and _matches(t, query)]
+        found.sort(key=lambda t: (t.is_completed, -t.created_at.timestamp(), t.id.int * -1))
+        window = found[page.offset : page.offset + page.limit]
+        return Page(window, len(found), page.offset, page.limit)
+
+    async def add(self, task: Task) -> None:
+        self._tasks[task.id] = task
+
+    async def update(self, task: Task) -> None:
+        self._tasks[task.id] = task
+
+    async def delete(self, task: Task) -> None:
+        self._tasks.pop(task.id, None)
+
+
+class MemoryHistoryLog:
+    def __init__(self, entries: list[HistoryEntry]) -> None:
+        self._entries = entries
+
+    async def append(self, entry: HistoryEntry) -> None:
+        self._entries.append(entry)
+
+    async def list(
+        self,
+        user_id: UUID,
+        page: PageRequest,
+        task_id: UUID | None = None,
+        action_type: ActionType | None = None,
+    ) -> Page[HistoryEntry]:
+        found = [
+            e
+            for e in reversed(self._entries)
+            if e.user_id == user_id
+            and (task_id is None or e.task_id == task_id)
+            and (action_type is None or e.action_type is action_type)
+        ]
+        window = found[page.offset : page.offset + page.limit]
+        return Page(window, len(found), page.offset, page.limit)
+
+
+@dataclass
+class StoredKey:
+    fingerprint: str
+    task: Task | None
+    created_at: datetime
+    expires_at: datetime
+
+
+class MemoryIdempotencyKeys:
+    def __init__(self, keys: dict[tuple[UUID, str], StoredKey]) -> None:
+        self._keys = keys
+
+    async def claim(
+        self, user_id: UUID, key: str, fingerprint: str, now: datetime, ttl_seconds: int
+    ) -> IdempotencyClaim:
+        existing = self._keys.get((user_id, key))
+        abandoned = (
+            existing is not None
+            and existing.task is None
+            and existing.created_at < now - ABANDONED_AFTER
+        )
+        if existing is None or existing.expires_at <= now or abandoned:
+            expires_at = now + timedelta(seconds=ttl_seconds)
+            self._keys[(user_id, key)] = StoredKey(fingerprint, None, now, expires_at)
+            return IdempotencyClaim(ClaimStatus.CLAIMED)
+        if existing.fingerprint != fingerprint:
+            return IdempotencyClaim(ClaimStatus.MISMATCH)
+        if existing.task is None:
+            return IdempotencyClaim(ClaimStatus.IN_PROGRESS)
+        return IdempotencyClaim(ClaimStatus.REPLAY, existing.task)
+
+    async def complete(self, user_id: UUID, key: str, task: Task) -> None:
+        self._keys[(user_id, key)].task = task
+
+    async def release(self, user_id: UUID, key: str) -> None:
+        stored = self._keys.get((user_id, key))
+        if stored is not None and stored.task is None:
+            del self._keys[(user_id, key)]

@@ -1,0 +1,119 @@
+"""Tasks in PostgreSQL. Every statement filters by owner as well as by id."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from taskapp.adapters.postgres.tables import tasks
+from taskapp.domain.model import Page, PageRequest, Task, TaskQuery, TaskStatus
+
+
+def to_task(row: Any) -> Task:
+    return Task(
+        id=row.id,
+        user_id=row.user_id,
+        title=row.title,
+        description=row.description,
+        is_completed=row.is_completed,
+        completed_at=row.completed_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def task_values(task: Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "user_id": task.user_id,
+        "title": task.title,
+        "description": task.description,
+        "is_completed": task.is_completed,
+        "completed_at": task.completed_at,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
+        "version": task.version,
+    }
+
+
+def escape_like(text: str) -> str:
+    """Make `%`, `_` and the escape character itself literal in a LIKE pattern."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+LISTING_ORDER = (tasks.c.is_completed.asc(), tasks.c.created_at.desc(), tasks.c.id.desc())
+
+
+def task_filters(user_id: UUID, query: TaskQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [tasks.c.user_id == user_id]
+    if query.status is TaskStatus.OPEN:
+        conditions.append(tasks.c.is_completed.is_(False))
+    elif query.status is TaskStatus.COMPLETED:
+        conditions.append(tasks.c.is_completed.is_(True))
+    if query.search:
+        pattern = f"%{escape_like(query.search)}%"
+        conditions.append(
+            sa.or_(
+                tasks.c.title.ilike(pattern, escape="\\"),
+                tasks.c.description.ilike(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
+class PostgresTaskRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    def _one(self, user_id: UUID, task_id: UUID) -> sa.Select[Any]:
+        return sa.select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+
+    async def get(self, user_id: UUID, task_id: UUID) -> Task | None:
+        row = (await self._connection.execute(self._one(user_id, task_id))).first()
+        return None if row is None else to_task(row)
+
+    async def get_for_update(self, user_id: UUID, task_id: UUID) -> Task | None:
+        statement = self._one(user_id, task_id).with_for_update()
+        row = (await self._connection.execute(statement)).first()
+        return None if row is None else to_task(row)
+
+    async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
+        conditions = task_filters(user_id, query)
+        # The total rides along as a window function: one round trip for page and count.
+        statement = (
+            sa.select(tasks, sa.func.count().over().label("total"))
+            .where(*conditions)
+            .order_by(*LISTING_ORDER)
+            .offset(page.offset)
+            .limit(page.limit)
+        )
+        rows = (await self._connection.execute(statement)).all()
+        if rows:
+            total = int(rows[0].total)
+        elif page.offset == 0:
+            total = 0
+        else:  # past the last page: the window saw no rows, so count separately
+            count = sa.select(sa.func.count()).select_from(tasks).where(*conditions)
+            total = int((await self._connection.execute(count)).scalar_one())
+        return Page([to_task(row) for row in rows], total, page.offset, page.limit)
+
+    async def add(self, task: Task) -> None:
+        await self._connection.execute(tasks.insert().values(**task_values(task)))
+
+    async def update(self, task: Task) -> None:
+        values = task_values(task)
+        del values["id"], values["user_id"], values["created_at"]
+        await self._connection.execute(
+            tasks.update()
+            .where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
+            .values(**values)
+        )
+
+    async def delete(self, task: Task) -> None:
+        await self._connection.execute(
+            tasks.delete().where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
+        )

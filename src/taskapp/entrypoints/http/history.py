@@ -1,0 +1,77 @@
+"""/api/v1/history: the caller's audit log of task changes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Response, get
+from litestar.params import QueryParameter
+
+from taskapp.domain.model import ActionType, HistoryEntry, PageRequest
+from taskapp.entrypoints.http.dependencies import CurrentUserId, History
+from taskapp.entrypoints.http.envelope import Envelope, ok
+from taskapp.entrypoints.http.openapi import BEARER
+from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
+from taskapp.entrypoints.http.tasks import parse_id
+
+TaskFilter = Annotated[str | None, QueryParameter(description="only this task's entries")]
+ActionFilter = Annotated[ActionType | None, QueryParameter(description="only this action")]
+
+
+class ChangeOut(msgspec.Struct, rename={"old": "from", "new": "to"}):
+    old: str | None
+    new: str | None
+
+
+class HistoryEntryOut(msgspec.Struct):
+    id: UUID
+    task_id: UUID
+    task_title: str
+    action_type: ActionType
+    description: str
+    changes: dict[str, ChangeOut] | None
+    timestamp: datetime
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryEntryOut:
+        changes = None
+        if entry.changes is not None:
+            changes = {name: ChangeOut(c.old, c.new) for name, c in entry.changes.items()}
+        return cls(
+            id=entry.id,
+            task_id=entry.task_id,
+            task_title=entry.task_title,
+            action_type=entry.action_type,
+            description=entry.description,
+            changes=changes,
+            timestamp=entry.timestamp,
+        )
+
+
+class HistoryController(Controller):
+    path = "/history"
+    tags = ["history"]
+    security = BEARER
+
+    @get("/")
+    async def list_history(
+        self,
+        history: History,
+        user_id: CurrentUserId,
+        task_id: TaskFilter = None,
+        action_type: ActionFilter = None,
+        page: PageNumber = 1,
+        limit: Limit = 20,
+        offset: Offset = None,
+    ) -> Response[Envelope[PageOut[HistoryEntryOut]]]:
+        """The caller's history entries, newest first."""
+        found = await history.list(
+            user_id,
+            PageRequest.of(page, limit, offset),
+            None if task_id is None else parse_id(task_id, "task_id"),
+            action_type,
+        )
+        return ok(PageOut.of(found, HistoryEntryOut.of))

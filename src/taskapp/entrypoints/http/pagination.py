@@ -1,0 +1,59 @@
+"""Paginated list bodies and the strict query-string rule shared by every route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+from litestar import Request
+from litestar.params import QueryParameter
+
+from taskapp.domain.errors import FieldError, ValidationFailed
+from taskapp.domain.model import Page, PageRequest
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+PageNumber = Annotated[int, QueryParameter(ge=1, description="1-based page number")]
+Limit = Annotated[int, QueryParameter(ge=1, le=PageRequest.MAX_LIMIT, description="page size")]
+Offset = Annotated[
+    int | None, QueryParameter(ge=0, description="rows to skip; wins over page when given")
+]
+
+
+class PageOut(msgspec.Struct, Generic[T]):
+    items: list[T]
+    page: int
+    limit: int
+    total: int
+    total_pages: int
+
+    @classmethod
+    def of(cls, page: Page[D], render: Callable[[D], T]) -> PageOut[T]:
+        return cls(
+            items=[render(item) for item in page.items],
+            page=page.page,
+            limit=page.limit,
+            total=page.total,
+            total_pages=page.total_pages,
+        )
+
+
+_accepted: dict[int, frozenset[str]] = {}
+
+
+def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> None:
+    """A query parameter the route does not declare is a client mistake: 422, not ignored."""
+    if not request.scope.get("query_string"):
+        return
+    handler = request.route_handler
+    accepted = _accepted.get(id(handler))
+    if accepted is None:
+        accepted = frozenset(handler.parsed_fn_signature.parameters)
+        _accepted[id(handler)] = accepted
+    unknown = sorted(name for name in request.query_params if name not in accepted)
+    if unknown:
+        raise ValidationFailed(
+            [FieldError(name, "is not an accepted query parameter") for name in unknown]
+        )
