@@ -22,6 +22,7 @@ from taskapp.domain.errors import DomainError
 from taskapp.domain.ports import Clock, PasswordHasher, RateLimiter
 from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
 from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.tasks import TaskService
 
 Closer = Callable[[], Awaitable[None]]
@@ -36,6 +37,7 @@ class Container:
     accounts: AccountService
     tasks: TaskService
     history: HistoryService
+    stats: StatsService
     expected_revision: str | None
     closers: list[Closer] = field(default_factory=list)
 
@@ -102,6 +104,7 @@ def build_container(
         settings.jwt_issuer,
         settings.jwt_audience,
         timedelta(seconds=settings.access_token_ttl_seconds),
+        clock,
     )
     uow = PostgresUnitOfWorkFactory(engine)
     closers: list[Closer] = []
@@ -127,6 +130,7 @@ def build_container(
         accounts=accounts,
         tasks=TaskService(uow, clock),
         history=HistoryService(uow),
+        stats=StatsService(uow, clock),
         expected_revision=head_revision(),
         closers=closers,
     )

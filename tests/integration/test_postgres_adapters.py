@@ -231,3 +231,55 @@ async def test_rate_limiter_counts_across_calls_and_resets(engine: AsyncEngine) 
     assert [await limiter.hit("k", 2, 60) for _ in range(3)] == [None, None, 50]
     clock.advance(seconds=60)
     assert await limiter.hit("k", 2, 60) is None
+
+
+async def test_counters_agree_with_the_rows(
+    uow: PostgresUnitOfWorkFactory, engine: AsyncEngine
+) -> None:
+    user = await add_user(uow)
+    made = [await add_task(uow, user, f"t{n}") for n in range(6)]
+    for task in made[:4]:
+        async with uow() as work:
+            current = await work.tasks.get_for_update(user.id, task.id)
+            assert current is not None
+            changed = current.toggle(NOW)
+            await work.tasks.update(changed)
+            await work.history.append(HistoryEntry.record(changed, ActionType.COMPLETED, NOW))
+            await work.commit()
+    async with uow() as work:
+        await work.tasks.delete(made[0])
+        await work.history.append(HistoryEntry.record(made[0], ActionType.DELETED, NOW))
+        await work.commit()
+    async with engine.connect() as connection:
+        counts = (
+            await connection.execute(
+                sa.text(
+                    "SELECT total, created, completed, deleted"
+                    " FROM history_counts WHERE user_id = :u"
+                ),
+                {"u": user.id},
+            )
+        ).one()
+        rows = (
+            await connection.execute(
+                sa.text("SELECT count(*) FROM task_history WHERE user_id = :u"), {"u": user.id}
+            )
+        ).scalar_one()
+        tasks = (
+            await connection.execute(
+                sa.text("SELECT open, completed FROM task_counts WHERE user_id = :u"),
+                {"u": user.id},
+            )
+        ).one()
+    assert tuple(counts) == (rows, 6, 4, 1) == (11, 6, 4, 1)
+    assert tuple(tasks) == (2, 3)
+    async with uow() as work:
+        week = await work.tasks.count_week(
+            user.id, NOW - timedelta(days=1), NOW + timedelta(days=1)
+        )
+    assert (week.created, week.completed, week.total_completed, week.total_incomplete) == (
+        5,
+        3,
+        3,
+        2,
+    )

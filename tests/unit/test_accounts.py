@@ -30,7 +30,9 @@ class World:
         self.clock = FixedClock()
         self.uow = MemoryUnitOfWorkFactory()
         self.hasher = PlainHasher()
-        self.tokens = JwtTokenService("k" * 32, "taskapp", "taskapp-api", timedelta(minutes=15))
+        self.tokens = JwtTokenService(
+            "k" * 32, "taskapp", "taskapp-api", timedelta(minutes=15), self.clock
+        )
         self.accounts = AccountService(
             uow=self.uow,
             hasher=self.hasher,

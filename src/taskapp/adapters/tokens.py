@@ -10,8 +10,10 @@ from uuid import UUID
 
 import jwt
 
+from taskapp.adapters.clock import SystemClock
 from taskapp.domain.errors import Unauthorized
 from taskapp.domain.model import AccessToken
+from taskapp.domain.ports import Clock
 
 _ALGORITHM = "HS256"
 _ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
@@ -20,9 +22,17 @@ _LEEWAY = timedelta(seconds=10)
 
 
 class JwtTokenService:
-    def __init__(self, secret: str, issuer: str, audience: str, access_ttl: timedelta) -> None:
+    def __init__(
+        self,
+        secret: str,
+        issuer: str,
+        audience: str,
+        access_ttl: timedelta,
+        clock: Clock | None = None,
+    ) -> None:
         if len(secret.encode()) < 32:
             raise ValueError("the JWT secret must be at least 32 bytes")
+        self._clock = clock or SystemClock()
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
@@ -50,9 +60,18 @@ class JwtTokenService:
                 algorithms=[_ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                leeway=_LEEWAY,
-                options={"require": _REQUIRED_CLAIMS},
+                # Time claims are checked below against our Clock, not the process clock.
+                options={
+                    "require": _REQUIRED_CLAIMS,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
+            now = self._clock.now().timestamp()
+            leeway = _LEEWAY.total_seconds()
+            if not float(claims["nbf"]) - leeway <= now < float(claims["exp"]) + leeway:
+                raise Unauthorized("The access token is expired or not yet valid")
             if claims["typ"] != _ACCESS_TOKEN_TYPE:
                 raise Unauthorized("The token is not an access token")
             return UUID(claims["sub"])

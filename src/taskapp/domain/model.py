@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from typing import ClassVar, Generic, TypeVar
 from uuid import UUID
@@ -354,3 +354,35 @@ class ClaimStatus(StrEnum):
 class IdempotencyClaim:
     status: ClaimStatus
     task: Task | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    """Monday 00:00 to the next Monday 00:00 (exclusive) in one time zone."""
+
+    start: datetime
+    end: datetime
+    timezone: str
+
+    @classmethod
+    def containing(cls, day: date, zone: tzinfo, zone_name: str) -> Week:
+        monday = day - timedelta(days=day.weekday())
+        start = datetime.combine(monday, time.min, tzinfo=zone)
+        end = datetime.combine(monday + timedelta(days=7), time.min, tzinfo=zone)
+        # Aware datetimes in a zone keep their wall-clock meaning across DST changes, so the
+        # week is 167, 168 or 169 real hours long, as it should be.
+        return cls(start, end, zone_name)
+
+
+@dataclass(frozen=True, slots=True)
+class WeekCounts:
+    created: int
+    completed: int
+    total_completed: int
+    total_incomplete: int
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyStats:
+    week: Week
+    counts: WeekCounts

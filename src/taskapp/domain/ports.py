@@ -22,6 +22,7 @@ from taskapp.domain.model import (
     Task,
     TaskQuery,
     User,
+    WeekCounts,
 )
 
 
@@ -109,6 +110,10 @@ class TaskRepository(Protocol):
 
     async def delete(self, task: Task) -> None: ...
 
+    async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
+        """Tasks created and completed in [start, end), and current totals (one round trip)."""
+        ...
+
 
 class HistoryLog(Protocol):
     """The append-only record of task changes."""
@@ -121,7 +126,12 @@ class HistoryLog(Protocol):
         page: PageRequest,
         task_id: UUID | None = None,
         action_type: ActionType | None = None,
-    ) -> Page[HistoryEntry]: ...
+        as_of: UUID | None = None,
+    ) -> Page[HistoryEntry] | None:
+        """Entries newest first. With `as_of` (an entry id), only that entry and older ones:
+        pages anchored that way neither overlap nor leave gaps while new entries arrive.
+        None when `as_of` names no entry of this user."""
+        ...
 
 
 class IdempotencyKeys(Protocol):

@@ -16,6 +16,7 @@ from taskapp.domain.model import (
     Task,
     TaskQuery,
     TaskStatus,
+    WeekCounts,
 )
 
 ABANDONED_AFTER = timedelta(seconds=60)
@@ -59,6 +60,17 @@ class MemoryTaskRepository:
     async def delete(self, task: Task) -> None:
         self._tasks.pop(task.id, None)
 
+    async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
+        mine = [t for t in self._tasks.values() if t.user_id == user_id]
+        return WeekCounts(
+            created=sum(start <= t.created_at < end for t in mine),
+            completed=sum(
+                t.completed_at is not None and start <= t.completed_at < end for t in mine
+            ),
+            total_completed=sum(t.is_completed for t in mine),
+            total_incomplete=sum(not t.is_completed for t in mine),
+        )
+
 
 class MemoryHistoryLog:
     def __init__(self, entries: list[HistoryEntry]) -> None:
@@ -73,12 +85,18 @@ class MemoryHistoryLog:
         page: PageRequest,
         task_id: UUID | None = None,
         action_type: ActionType | None = None,
-    ) -> Page[HistoryEntry]:
+        as_of: UUID | None = None,
+    ) -> Page[HistoryEntry] | None:
+        newest_first = [e for e in reversed(self._entries) if e.user_id == user_id]
+        if as_of is not None:
+            position = next((i for i, e in enumerate(newest_first) if e.id == as_of), None)
+            if position is None:
+                return None
+            newest_first = newest_first[position:]
         found = [
             e
-            for e in reversed(self._entries)
-            if e.user_id == user_id
-            and (task_id is None or e.task_id == task_id)
+            for e in newest_first
+            if (task_id is None or e.task_id == task_id)
             and (action_type is None or e.action_type is action_type)
         ]
         window = found[page.offset : page.offset + page.limit]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from taskapp.adapters.postgres.tables import task_history
+from taskapp.adapters.postgres.tables import history_counts, task_history
 from taskapp.domain.model import ActionType, FieldChange, HistoryEntry, Page, PageRequest
 
 
@@ -61,20 +62,68 @@ class PostgresHistoryLog:
         page: PageRequest,
         task_id: UUID | None = None,
         action_type: ActionType | None = None,
-    ) -> Page[HistoryEntry]:
-        conditions: list[sa.ColumnElement[bool]] = [task_history.c.user_id == user_id]
+        as_of: UUID | None = None,
+    ) -> Page[HistoryEntry] | None:
+        h = task_history
+        conditions: list[sa.ColumnElement[bool]] = [h.c.user_id == user_id]
         if task_id is not None:
-            conditions.append(task_history.c.task_id == task_id)
+            conditions.append(h.c.task_id == task_id)
         if action_type is not None:
-            conditions.append(task_history.c.action_type == action_type.value)
-        statement = (
-            sa.select(task_history)
-            .where(*conditions)
-            .order_by(task_history.c.seq.desc())
+            conditions.append(h.c.action_type == action_type.value)
+        anchor = None
+        if as_of is not None:
+            anchor = (
+                sa.select(h.c.seq).where(h.c.user_id == user_id, h.c.id == as_of).scalar_subquery()
+            )
+        listed = conditions if anchor is None else [*conditions, h.c.seq <= anchor]
+        window = (
+            sa.select(h)
+            .where(*listed)
+            .order_by(h.c.seq.desc())
             .offset(page.offset)
             .limit(page.limit)
+            .subquery()
+            .lateral("page")
         )
+        totals = sa.select(
+            self._total(user_id, conditions, task_id, action_type, anchor).label("total"),
+            (sa.literal(True) if anchor is None else anchor.isnot(None)).label("anchored"),
+        ).subquery("totals")
+        # One round trip: the total and the page, with one row even when the page is empty.
+        statement = sa.select(totals, window).select_from(totals.outerjoin(window, sa.true()))
         rows = (await self._connection.execute(statement)).all()
-        count = sa.select(sa.func.count()).select_from(task_history).where(*conditions)
-        total = int((await self._connection.execute(count)).scalar_one())
-        return Page([_to_entry(row) for row in rows], total, page.offset, page.limit)
+        if not rows[0].anchored:
+            return None
+        entries = [_to_entry(row) for row in rows if row.id is not None]
+        return Page(entries, int(rows[0].total), page.offset, page.limit)
+
+    @staticmethod
+    def _total(
+        user_id: UUID,
+        conditions: Sequence[sa.ColumnElement[bool]],
+        task_id: UUID | None,
+        action_type: ActionType | None,
+        anchor: sa.ScalarSelect[Any] | None,
+    ) -> sa.ColumnElement[Any]:
+        """The exact count, without scanning a user's whole history.
+
+        Without a task filter the per-user counters answer (minus the few entries newer
+        than the anchor); a single task's history is short enough to count directly.
+        """
+        h = task_history
+        if task_id is not None:
+            where = conditions if anchor is None else [*conditions, h.c.seq <= anchor]
+            return sa.select(sa.func.count()).select_from(h).where(*where).scalar_subquery()
+        column = history_counts.c[action_type.value.lower() if action_type else "total"]
+        counted = sa.func.coalesce(
+            sa.select(column).where(history_counts.c.user_id == user_id).scalar_subquery(), 0
+        )
+        if anchor is None:
+            return counted
+        newer = (
+            sa.select(sa.func.count())
+            .select_from(h)
+            .where(*conditions, h.c.seq > anchor)
+            .scalar_subquery()
+        )
+        return counted - newer

@@ -108,6 +108,14 @@ tasks = sa.Table(
         sa.text("created_at DESC"),
         sa.text("id DESC"),
     ),
+    # Weekly statistics: index-only range counts, whatever the number of tasks.
+    sa.Index("ix_tasks_user_created", "user_id", "created_at"),
+    sa.Index(
+        "ix_tasks_user_completed",
+        "user_id",
+        "completed_at",
+        postgresql_where=sa.text("completed_at IS NOT NULL"),
+    ),
 )
 
 # Append-only: a trigger (see the migration) refuses UPDATE and DELETE. No FK to tasks, so
@@ -115,7 +123,15 @@ tasks = sa.Table(
 task_history = sa.Table(
     "task_history",
     metadata,
-    sa.Column("seq", sa.BigInteger, sa.Identity(always=True), primary_key=True),
+    # Assigned by a trigger after it locks the user's counter row: within one user, `seq`
+    # order is commit order, so anchored pages never miss a late-committing entry.
+    sa.Column(
+        "seq",
+        sa.BigInteger,
+        primary_key=True,
+        autoincrement=False,
+        server_default=sa.text("nextval('task_history_seq')"),
+    ),
     sa.Column("id", UUID(as_uuid=True), nullable=False, unique=True),
     sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id"), nullable=False),
     sa.Column("task_id", UUID(as_uuid=True), nullable=False),
@@ -148,4 +164,34 @@ idempotency_keys = sa.Table(
     _timestamp("created_at"),
     _timestamp("expires_at"),
     sa.Index("ix_idempotency_keys_expires_at", "expires_at"),
+)
+
+# Per-user counters kept by triggers in the same transaction as every write, so exact totals
+# cost one primary-key lookup instead of a COUNT(*) over a million rows.
+history_counts = sa.Table(
+    "history_counts",
+    metadata,
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    *(
+        sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
+        for name in ("total", "created", "updated", "completed", "reopened", "deleted")
+    ),
+)
+
+task_counts = sa.Table(
+    "task_counts",
+    metadata,
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("open", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("completed", sa.BigInteger, nullable=False, server_default="0"),
 )

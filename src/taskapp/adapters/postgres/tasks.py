@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from taskapp.adapters.postgres.tables import tasks
-from taskapp.domain.model import Page, PageRequest, Task, TaskQuery, TaskStatus
+from taskapp.adapters.postgres.tables import task_counts, tasks
+from taskapp.domain.model import Page, PageRequest, Task, TaskQuery, TaskStatus, WeekCounts
 
 
 def to_task(row: Any) -> Task:
@@ -116,4 +117,34 @@ class PostgresTaskRepository:
     async def delete(self, task: Task) -> None:
         await self._connection.execute(
             tasks.delete().where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
+        )
+
+    async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
+        def in_week(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:
+            return (
+                sa.select(sa.func.count())
+                .select_from(tasks)
+                .where(tasks.c.user_id == user_id, column >= start, column < end)
+                .scalar_subquery()
+            )
+
+        def total(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+            counter = sa.select(column).where(task_counts.c.user_id == user_id)
+            return sa.func.coalesce(counter.scalar_subquery(), 0)
+
+        row = (
+            await self._connection.execute(
+                sa.select(
+                    in_week(tasks.c.created_at).label("created"),
+                    in_week(tasks.c.completed_at).label("completed"),
+                    total(task_counts.c.completed).label("total_completed"),
+                    total(task_counts.c.open).label("total_incomplete"),
+                )
+            )
+        ).one()
+        return WeekCounts(
+            created=int(row.created),
+            completed=int(row.completed),
+            total_completed=int(row.total_completed),
+            total_incomplete=int(row.total_incomplete),
         )

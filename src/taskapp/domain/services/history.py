@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import ActionType, HistoryEntry, Page, PageRequest
 from taskapp.domain.ports import UnitOfWorkFactory
 
@@ -18,7 +19,11 @@ class HistoryService:
         page: PageRequest,
         task_id: UUID | None = None,
         action_type: ActionType | None = None,
+        as_of: UUID | None = None,
     ) -> Page[HistoryEntry]:
         """The caller's entries, newest first (insertion order breaks ties)."""
         async with self._uow() as uow:
-            return await uow.history.list(user_id, page, task_id, action_type)
+            found = await uow.history.list(user_id, page, task_id, action_type, as_of)
+        if found is None:
+            raise ValidationFailed.of("as_of", "is not one of your history entries")
+        return found

@@ -21,6 +21,7 @@ from taskapp.entrypoints.http.history import HistoryController
 from taskapp.entrypoints.http.openapi import SECURITY_SCHEMES, complete_openapi
 from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
 from taskapp.entrypoints.http.request_id import RequestIdMiddleware
+from taskapp.entrypoints.http.stats import StatsController
 from taskapp.entrypoints.http.tasks import TaskController
 
 
@@ -40,7 +41,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
 
     api = Router(
         path="/api/v1",
-        route_handlers=[AuthController, TaskController, HistoryController],
+        route_handlers=[AuthController, TaskController, HistoryController, StatsController],
         before_request=reject_unknown_query_parameters,
         dependencies=PROVIDERS,
     )

@@ -12,12 +12,14 @@ from litestar.di import NamedDependency, Provide
 from taskapp.domain.ports import TokenService
 from taskapp.domain.services.accounts import AccountService
 from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.tasks import TaskService
 from taskapp.entrypoints.http.auth import authenticate
 
 Accounts: TypeAlias = NamedDependency[AccountService]
 Tasks: TypeAlias = NamedDependency[TaskService]
 History: TypeAlias = NamedDependency[HistoryService]
+Stats: TypeAlias = NamedDependency[StatsService]
 # Declaring `user_id: CurrentUserId` is what makes a handler require a bearer token.
 CurrentUserId: TypeAlias = NamedDependency[UUID]
 
@@ -37,6 +39,11 @@ def _history(state: State) -> HistoryService:
     return service
 
 
+def _stats(state: State) -> StatsService:
+    service: StatsService = state.container.stats
+    return service
+
+
 def _user_id(request: Request[Any, Any, Any], state: State) -> UUID:
     tokens: TokenService = state.container.tokens
     return authenticate(request, tokens)
@@ -46,5 +53,6 @@ PROVIDERS = {
     "accounts": Provide(_accounts, sync_to_thread=False),
     "tasks": Provide(_tasks, sync_to_thread=False),
     "history": Provide(_history, sync_to_thread=False),
+    "stats": Provide(_stats, sync_to_thread=False),
     "user_id": Provide(_user_id, sync_to_thread=False),
 }

@@ -19,6 +19,14 @@ from taskapp.entrypoints.http.tasks import parse_id
 
 TaskFilter = Annotated[str | None, QueryParameter(description="only this task's entries")]
 ActionFilter = Annotated[ActionType | None, QueryParameter(description="only this action")]
+AsOf = Annotated[
+    str | None,
+    QueryParameter(
+        description="an entry id: list that entry and older ones only. Pass the first "
+        "item's id of page 1 when asking for later pages, and pages neither overlap nor "
+        "leave gaps while new entries arrive."
+    ),
+]
 
 
 class ChangeOut(msgspec.Struct, rename={"old": "from", "new": "to"}):
@@ -66,6 +74,7 @@ class HistoryController(Controller):
         page: PageNumber = 1,
         limit: Limit = 20,
         offset: Offset = None,
+        as_of: AsOf = None,
     ) -> Response[Envelope[PageOut[HistoryEntryOut]]]:
         """The caller's history entries, newest first."""
         found = await history.list(
@@ -73,5 +82,6 @@ class HistoryController(Controller):
             PageRequest.of(page, limit, offset),
             None if task_id is None else parse_id(task_id, "task_id"),
             action_type,
+            None if as_of is None else parse_id(as_of, "as_of"),
         )
         return ok(PageOut.of(found, HistoryEntryOut.of))
