@@ -21,7 +21,9 @@ from taskapp.config import Settings
 from taskapp.domain.errors import DomainError
 from taskapp.domain.ports import Clock, PasswordHasher, RateLimiter
 from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
+from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.tasks import TaskService
 
@@ -38,6 +40,8 @@ class Container:
     tasks: TaskService
     history: HistoryService
     stats: StatsService
+    exports: ExportService
+    reviews: ReviewService
     expected_revision: str | None
     closers: list[Closer] = field(default_factory=list)
 
@@ -131,6 +135,8 @@ def build_container(
         tasks=TaskService(uow, clock),
         history=HistoryService(uow),
         stats=StatsService(uow, clock),
+        exports=ExportService(uow, clock),
+        reviews=ReviewService(uow, clock),
         expected_revision=head_revision(),
         closers=closers,
     )

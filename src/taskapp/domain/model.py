@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import ClassVar, Generic, TypeVar
 from uuid import UUID
@@ -337,10 +338,12 @@ class TaskQuery:
     search: str | None = None
 
     def __post_init__(self) -> None:
-        if self.search is not None and (
-            len(self.search) > TITLE_MAX_LENGTH or contains_unstorable_text(self.search)
-        ):
+        if self.search is None:
+            return
+        if len(self.search) > TITLE_MAX_LENGTH:
             raise ValidationFailed.of("q", f"must be at most {TITLE_MAX_LENGTH} characters")
+        if contains_unstorable_text(self.search):
+            raise ValidationFailed.of("q", "must not contain NUL or invalid characters")
 
 
 class ClaimStatus(StrEnum):
@@ -386,3 +389,64 @@ class WeekCounts:
 class WeeklyStats:
     week: Week
     counts: WeekCounts
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class DownloadEvent:
+    """One completed export: what was downloaded, when, and how many tasks it held."""
+
+    id: UUID
+    user_id: UUID
+    format: ExportFormat
+    item_count: int
+    created_at: datetime
+
+
+COMMENT_MAX_LENGTH = 2000
+
+
+def check_rating(rating: int) -> int:
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ValidationFailed.of("rating", "must be a whole number from 1 to 5")
+    return rating
+
+
+def normalize_comment(raw: str | None) -> str | None:
+    if raw is None or raw.strip() == "":
+        return None
+    if len(raw) > COMMENT_MAX_LENGTH:
+        raise ValidationFailed.of("comment", f"must be at most {COMMENT_MAX_LENGTH} characters")
+    if contains_unstorable_text(raw):
+        raise ValidationFailed.of("comment", "must not contain NUL or invalid characters")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    id: UUID
+    user_id: UUID
+    rating: int
+    comment: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewSummary:
+    count: int
+    rating_sum: int
+    distribution: dict[int, int]
+
+    @property
+    def average_rating(self) -> float:
+        """Rounded half up to two decimals; 0.0 when there are no reviews (ratings are 1-5,
+        so 0.0 cannot be mistaken for a real average)."""
+        if self.count == 0:
+            return 0.0
+        exact = Decimal(self.rating_sum) / Decimal(self.count)
+        return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))

@@ -14,16 +14,21 @@ from uuid import UUID
 from taskapp.domain.model import (
     AccessToken,
     ActionType,
+    DownloadEvent,
     HistoryEntry,
     IdempotencyClaim,
     Page,
     PageRequest,
     RefreshToken,
+    Review,
+    ReviewSummary,
     Task,
     TaskQuery,
     User,
     WeekCounts,
 )
+
+TaskBatch = list[Task]
 
 
 class Clock(Protocol):
@@ -75,6 +80,11 @@ class UserRepository(Protocol):
 
     async def set_password_hash(self, user_id: UUID, password_hash: str, now: datetime) -> None: ...
 
+    async def lock(self, user_id: UUID, *, exclusive: bool) -> None:
+        """Lock the user until the unit of work ends. Refreshes take it shared; logout and
+        password changes exclusively, so no refresh can slip a new token past a revocation."""
+        ...
+
 
 class RefreshTokenRepository(Protocol):
     async def add(self, token: RefreshToken) -> None: ...
@@ -110,9 +120,38 @@ class TaskRepository(Protocol):
 
     async def delete(self, task: Task) -> None: ...
 
+    async def batch_after(
+        self, user_id: UUID, query: TaskQuery, after: Task | None, limit: int
+    ) -> TaskBatch:
+        """Up to `limit` tasks older than `after` (newest first by created_at, then id).
+
+        The key never changes for a task, so walking batches visits each task once even
+        while others are completed or edited, and no connection is held between batches.
+        """
+        ...
+
     async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
         """Tasks created and completed in [start, end), and current totals (one round trip)."""
         ...
+
+
+class DownloadLog(Protocol):
+    async def record(self, event: DownloadEvent) -> None: ...
+
+    async def list(self, user_id: UUID, page: PageRequest) -> Page[DownloadEvent]:
+        """Newest first."""
+        ...
+
+
+class ReviewRepository(Protocol):
+    async def upsert(self, review: Review) -> tuple[Review, bool]:
+        """Create the user's review or update it (one per user, safe under concurrency).
+        The stored review, and True when it was created."""
+        ...
+
+    async def get(self, user_id: UUID) -> Review | None: ...
+
+    async def summary(self) -> ReviewSummary: ...
 
 
 class HistoryLog(Protocol):
@@ -165,6 +204,12 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency_keys(self) -> IdempotencyKeys: ...
+
+    @property
+    def downloads(self) -> DownloadLog: ...
+
+    @property
+    def reviews(self) -> ReviewRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
 from taskapp.domain.model import (
     ActionType,
     ClaimStatus,
+    DownloadEvent,
     HistoryEntry,
     IdempotencyClaim,
     Page,
     PageRequest,
+    Review,
+    ReviewSummary,
     Task,
     TaskQuery,
     TaskStatus,
     WeekCounts,
 )
+from taskapp.domain.ports import TaskBatch
 
 ABANDONED_AFTER = timedelta(seconds=60)
 
@@ -59,6 +63,16 @@ class MemoryTaskRepository:
 
     async def delete(self, task: Task) -> None:
         self._tasks.pop(task.id, None)
+
+    async def batch_after(
+        self, user_id: UUID, query: TaskQuery, after: Task | None, limit: int
+    ) -> TaskBatch:
+        found = [t for t in self._tasks.values() if t.user_id == user_id and _matches(t, query)]
+        found.sort(key=lambda t: (t.created_at, str(t.id)), reverse=True)
+        if after is not None:
+            bound = (after.created_at, str(after.id))
+            found = [t for t in found if (t.created_at, str(t.id)) < bound]
+        return found[:limit]
 
     async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
         mine = [t for t in self._tasks.values() if t.user_id == user_id]
@@ -141,3 +155,44 @@ class MemoryIdempotencyKeys:
         stored = self._keys.get((user_id, key))
         if stored is not None and stored.task is None:
             del self._keys[(user_id, key)]
+
+
+class MemoryDownloadLog:
+    def __init__(self, events: list[DownloadEvent]) -> None:
+        self._events = events
+
+    async def record(self, event: DownloadEvent) -> None:
+        self._events.append(event)
+
+    async def list(self, user_id: UUID, page: PageRequest) -> Page[DownloadEvent]:
+        mine = [e for e in reversed(self._events) if e.user_id == user_id]
+        return Page(
+            mine[page.offset : page.offset + page.limit], len(mine), page.offset, page.limit
+        )
+
+
+class MemoryReviewRepository:
+    def __init__(self, reviews: dict[UUID, Review]) -> None:
+        self._reviews = reviews
+
+    async def upsert(self, review: Review) -> tuple[Review, bool]:
+        existing = self._reviews.get(review.user_id)
+        if existing is None:
+            self._reviews[review.user_id] = review
+            return review, True
+        updated = replace(
+            existing, rating=review.rating, comment=review.comment, updated_at=review.updated_at
+        )
+        self._reviews[review.user_id] = updated
+        return updated, False
+
+    async def get(self, user_id: UUID) -> Review | None:
+        return self._reviews.get(user_id)
+
+    async def summary(self) -> ReviewSummary:
+        ratings = [r.rating for r in self._reviews.values()]
+        return ReviewSummary(
+            count=len(ratings),
+            rating_sum=sum(ratings),
+            distribution={n: ratings.count(n) for n in range(1, 6)},
+        )

@@ -11,13 +11,23 @@ from typing import Self, TypeVar
 from uuid import UUID
 
 from taskapp.adapters.memory.tasks import (
+    MemoryDownloadLog,
     MemoryHistoryLog,
     MemoryIdempotencyKeys,
+    MemoryReviewRepository,
     MemoryTaskRepository,
     StoredKey,
 )
 from taskapp.domain.errors import EmailAlreadyRegistered
-from taskapp.domain.model import HistoryEntry, RefreshToken, Task, User, email_key
+from taskapp.domain.model import (
+    DownloadEvent,
+    HistoryEntry,
+    RefreshToken,
+    Review,
+    Task,
+    User,
+    email_key,
+)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -30,6 +40,8 @@ class MemoryStore:
     tasks: dict[UUID, Task] = field(default_factory=dict)
     history: list[HistoryEntry] = field(default_factory=list)
     idempotency_keys: dict[tuple[UUID, str], StoredKey] = field(default_factory=dict)
+    downloads: list[DownloadEvent] = field(default_factory=list)
+    reviews: dict[UUID, Review] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def copy(self) -> MemoryStore:
@@ -39,6 +51,8 @@ class MemoryStore:
             tasks=dict(self.tasks),
             history=list(self.history),
             idempotency_keys={k: replace(v) for k, v in self.idempotency_keys.items()},
+            downloads=list(self.downloads),
+            reviews=dict(self.reviews),
             lock=self.lock,
         )
 
@@ -49,7 +63,9 @@ class MemoryStore:
         _refill(self.refresh_tokens, copied.refresh_tokens)
         _refill(self.tasks, copied.tasks)
         _refill(self.idempotency_keys, copied.idempotency_keys)
+        _refill(self.reviews, copied.reviews)
         self.history[:] = copied.history
+        self.downloads[:] = copied.downloads
 
 
 def _refill(target: dict[K, V], source: dict[K, V]) -> None:
@@ -73,6 +89,9 @@ class MemoryUserRepository:
     async def get_by_email(self, email: str) -> User | None:
         key = email_key(email)
         return next((u for u in self._store.users.values() if email_key(u.email) == key), None)
+
+    async def lock(self, user_id: UUID, *, exclusive: bool) -> None:
+        """Units of work already run one at a time here."""
 
     async def set_password_hash(self, user_id: UUID, password_hash: str, now: datetime) -> None:
         user = self._store.users[user_id]
@@ -125,6 +144,8 @@ class MemoryUnitOfWork:
         self.tasks = MemoryTaskRepository(self._working.tasks)
         self.history = MemoryHistoryLog(self._working.history)
         self.idempotency_keys = MemoryIdempotencyKeys(self._working.idempotency_keys)
+        self.downloads = MemoryDownloadLog(self._working.downloads)
+        self.reviews = MemoryReviewRepository(self._working.reviews)
         return self
 
     async def __aexit__(

@@ -53,7 +53,7 @@ def translate(
             if constraint == name:
                 return domain_error()
     if state is not None:
-        if state.startswith("22"):
+        if state.startswith(("22", "54")):  # data exception; input over a program limit
             return ValidationFailed([], "The input contains a value the database cannot store")
         if state.startswith("23"):
             return ValidationFailed([], "The input breaks a data integrity rule")

@@ -63,6 +63,16 @@ class PostgresIdempotencyKeys:
     async def claim(
         self, user_id: UUID, key: str, fingerprint: str, now: datetime, ttl_seconds: int
     ) -> IdempotencyClaim:
+        # Twice at most: a failed request may release the key between our two statements.
+        for _ in range(2):
+            outcome = await self._try_claim(user_id, key, fingerprint, now, ttl_seconds)
+            if outcome is not None:
+                return outcome
+        return IdempotencyClaim(ClaimStatus.IN_PROGRESS)
+
+    async def _try_claim(
+        self, user_id: UUID, key: str, fingerprint: str, now: datetime, ttl_seconds: int
+    ) -> IdempotencyClaim | None:
         row = insert(keys).values(
             user_id=user_id,
             key=key,
@@ -93,7 +103,9 @@ class PostgresIdempotencyKeys:
                     keys.c.user_id == user_id, keys.c.key == key
                 )
             )
-        ).one()
+        ).first()
+        if existing is None:
+            return None
         if existing.fingerprint != fingerprint:
             return IdempotencyClaim(ClaimStatus.MISMATCH)
         if existing.task is None:

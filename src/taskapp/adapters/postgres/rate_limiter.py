@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,11 @@ from taskapp.domain.ports import Clock
 _PRUNE_PROBABILITY = 0.01
 
 
+def hashed_key(key: str) -> str:
+    """Keys embed client input (an email): hash them to a fixed, index-friendly size."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 class PostgresRateLimiter:
     def __init__(self, engine: AsyncEngine, clock: Clock) -> None:
         self._engine = engine
@@ -26,7 +32,7 @@ class PostgresRateLimiter:
         now = self._clock.now()
         epoch = now.timestamp()
         window_start = datetime.fromtimestamp(epoch - epoch % window_seconds, UTC)
-        insert_row = insert(counters).values(key=key, window_start=window_start, hits=1)
+        insert_row = insert(counters).values(key=hashed_key(key), window_start=window_start, hits=1)
         upsert = insert_row.on_conflict_do_update(
             index_elements=[counters.c.key],
             set_={

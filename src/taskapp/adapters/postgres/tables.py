@@ -195,3 +195,42 @@ task_counts = sa.Table(
     sa.Column("open", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("completed", sa.BigInteger, nullable=False, server_default="0"),
 )
+
+downloads = sa.Table(
+    "downloads",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("format", sa.Text, nullable=False),
+    sa.Column("item_count", sa.Integer, nullable=False),
+    _timestamp("created_at"),
+    sa.CheckConstraint("format IN ('csv', 'json')", name="format_known"),
+    sa.CheckConstraint("item_count >= 0", name="item_count_not_negative"),
+    sa.Index("ix_downloads_user_recent", "user_id", sa.text("created_at DESC"), sa.text("id DESC")),
+)
+
+reviews = sa.Table(
+    "reviews",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    sa.Column("rating", sa.SmallInteger, nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
+    sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+    sa.CheckConstraint(
+        "comment IS NULL OR char_length(comment) BETWEEN 1 AND 2000", name="comment_length"
+    ),
+)

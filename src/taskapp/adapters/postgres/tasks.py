@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from taskapp.adapters.postgres.tables import task_counts, tasks
 from taskapp.domain.model import Page, PageRequest, Task, TaskQuery, TaskStatus, WeekCounts
+from taskapp.domain.ports import TaskBatch
 
 
 def to_task(row: Any) -> Task:
@@ -118,6 +119,18 @@ class PostgresTaskRepository:
         await self._connection.execute(
             tasks.delete().where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
         )
+
+    async def batch_after(
+        self, user_id: UUID, query: TaskQuery, after: Task | None, limit: int
+    ) -> TaskBatch:
+        statement = sa.select(tasks).where(*task_filters(user_id, query))
+        if after is not None:
+            key = sa.tuple_(tasks.c.created_at, tasks.c.id)
+            bound = sa.tuple_(sa.literal(after.created_at), sa.literal(after.id))
+            statement = statement.where(key < bound)
+        statement = statement.order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(limit)
+        rows = (await self._connection.execute(statement)).all()
+        return [to_task(row) for row in rows]
 
     async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
         def in_week(column: sa.Column[Any]) -> sa.ScalarSelect[Any]:

@@ -8,10 +8,12 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from taskapp.adapters.postgres.downloads import PostgresDownloadLog
 from taskapp.adapters.postgres.errors import translate
 from taskapp.adapters.postgres.history import PostgresHistoryLog
 from taskapp.adapters.postgres.idempotency import PostgresIdempotencyKeys
 from taskapp.adapters.postgres.refresh_tokens import PostgresRefreshTokenRepository
+from taskapp.adapters.postgres.reviews import PostgresReviewRepository
 from taskapp.adapters.postgres.tasks import PostgresTaskRepository
 from taskapp.adapters.postgres.users import PostgresUserRepository
 
@@ -22,6 +24,8 @@ class PostgresUnitOfWork:
     tasks: PostgresTaskRepository
     history: PostgresHistoryLog
     idempotency_keys: PostgresIdempotencyKeys
+    downloads: PostgresDownloadLog
+    reviews: PostgresReviewRepository
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -39,6 +43,8 @@ class PostgresUnitOfWork:
         self.tasks = PostgresTaskRepository(connection)
         self.history = PostgresHistoryLog(connection)
         self.idempotency_keys = PostgresIdempotencyKeys(connection)
+        self.downloads = PostgresDownloadLog(connection)
+        self.reviews = PostgresReviewRepository(connection)
         return self
 
     async def __aexit__(

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from taskapp.adapters.postgres.errors import translate
 from taskapp.adapters.postgres.tables import users
 from taskapp.domain.errors import EmailAlreadyRegistered
-from taskapp.domain.model import User, email_key
+from taskapp.domain.model import User
 
 _ON_UNIQUE = {"uq_users_email_lower": EmailAlreadyRegistered}
 
@@ -54,10 +54,16 @@ class PostgresUserRepository:
 
     async def get_by_email(self, email: str) -> User | None:
         result = await self._connection.execute(
-            sa.select(users).where(sa.func.lower(users.c.email) == email_key(email))
+            # lower() on both sides: the same folding as the unique index uses.
+            sa.select(users).where(sa.func.lower(users.c.email) == sa.func.lower(email.strip()))
         )
         row = result.first()
         return None if row is None else _to_user(row)
+
+    async def lock(self, user_id: UUID, *, exclusive: bool) -> None:
+        statement = sa.select(users.c.id).where(users.c.id == user_id)
+        locked = statement.with_for_update(read=not exclusive)
+        await self._connection.execute(locked)
 
     async def set_password_hash(self, user_id: UUID, password_hash: str, now: datetime) -> None:
         await self._connection.execute(

@@ -7,6 +7,7 @@ import math
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from taskapp.adapters.postgres.rate_limiter import hashed_key
 from taskapp.domain.errors import ServiceUnavailable
 from taskapp.domain.ports import Clock
 
@@ -20,7 +21,7 @@ class RedisRateLimiter:
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         now = self._clock.now().timestamp()
         window = int(now // window_seconds)
-        redis_key = f"{self._prefix}{key}:{window}"
+        redis_key = f"{self._prefix}{hashed_key(key)}:{window}"
         try:
             async with self._client.pipeline(transaction=True) as pipeline:
                 pipeline.incr(redis_key)

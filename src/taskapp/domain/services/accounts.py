@@ -101,12 +101,16 @@ class AccountService:
         token_hash = self._tokens.hash_refresh_token(refresh_token)
         now = self._clock.now()
         async with self._uow() as uow:
+            known = await uow.refresh_tokens.find(token_hash)
+            if known is None:
+                raise Unauthorized("The refresh token is invalid, expired or revoked")
+            await uow.users.lock(known.user_id, exclusive=False)
             spent = await uow.refresh_tokens.spend(token_hash, now)
             if spent is not None:
                 pair = await self._issue_pair(uow, spent.user_id, spent.family_id)
                 await uow.commit()
                 return pair
-            known = await uow.refresh_tokens.find(token_hash)
+            known = await uow.refresh_tokens.find(token_hash)  # as it is now, after the lock
             if known is not None and known.used_at is not None:
                 await uow.refresh_tokens.revoke_family(known.family_id, now)
                 await uow.commit()
@@ -117,6 +121,7 @@ class AccountService:
         """Revoke the token's whole family. Unknown or foreign tokens are a silent no-op."""
         token_hash = self._tokens.hash_refresh_token(refresh_token)
         async with self._uow() as uow:
+            await uow.users.lock(user_id, exclusive=True)
             known = await uow.refresh_tokens.find(token_hash)
             if known is not None and known.user_id == user_id:
                 await uow.refresh_tokens.revoke_family(known.family_id, self._clock.now())
@@ -132,6 +137,7 @@ class AccountService:
         new_hash = await self._hasher.hash(new_password)
         async with self._uow() as uow:
             now = self._clock.now()
+            await uow.users.lock(user_id, exclusive=True)
             await uow.users.set_password_hash(user_id, new_hash, now)
             await uow.refresh_tokens.revoke_all_for_user(user_id, now)
             await uow.commit()

@@ -14,10 +14,10 @@ from taskapp.domain.model import TokenPair, User
 from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import Accounts, CurrentUserId
 from taskapp.entrypoints.http.envelope import Envelope, ok
-from taskapp.entrypoints.http.errors import UnsupportedMediaType
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
 
-ShortText = Annotated[str, msgspec.Meta(max_length=1024)]
+_FORM_FIELD_MAX_LENGTH = 1024
+ShortText = Annotated[str, msgspec.Meta(max_length=_FORM_FIELD_MAX_LENGTH)]
 
 
 class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
@@ -82,14 +82,15 @@ async def _read_login(request: Request[Any, Any, Any]) -> LoginRequest:
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         return await read_json(request, LoginRequest)
-    if not await request.body():
-        raise UnsupportedMediaType
     form = await request.form()
     username, password = form.get("username"), form.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
-        raise ValidationFailed.of(
-            "username" if not isinstance(username, str) else "password", "is required"
-        )
+    for field, value in (("username", username), ("password", password)):
+        if not isinstance(value, str):
+            raise ValidationFailed.of(field, "is required")
+        if len(value) > _FORM_FIELD_MAX_LENGTH:
+            raise ValidationFailed.of(field, f"must be at most {_FORM_FIELD_MAX_LENGTH} characters")
+    assert isinstance(username, str)
+    assert isinstance(password, str)
     return LoginRequest(email=username, password=password)
 
 

@@ -16,11 +16,13 @@ from taskapp.config import Settings
 from taskapp.entrypoints.http.accounts import AuthController
 from taskapp.entrypoints.http.dependencies import PROVIDERS
 from taskapp.entrypoints.http.errors import handle_error
+from taskapp.entrypoints.http.exports import ExportController
 from taskapp.entrypoints.http.health import live, ready
 from taskapp.entrypoints.http.history import HistoryController
 from taskapp.entrypoints.http.openapi import SECURITY_SCHEMES, complete_openapi
 from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
 from taskapp.entrypoints.http.request_id import RequestIdMiddleware
+from taskapp.entrypoints.http.reviews import ReviewController
 from taskapp.entrypoints.http.stats import StatsController
 from taskapp.entrypoints.http.tasks import TaskController
 
@@ -41,7 +43,14 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
 
     api = Router(
         path="/api/v1",
-        route_handlers=[AuthController, TaskController, HistoryController, StatsController],
+        route_handlers=[
+            AuthController,
+            TaskController,
+            ExportController,
+            HistoryController,
+            StatsController,
+            ReviewController,
+        ],
         before_request=reject_unknown_query_parameters,
         dependencies=PROVIDERS,
     )

@@ -50,8 +50,8 @@ def decode_json(body: bytes, kind: type[T]) -> T:
         result: T = _decoder(kind).decode(body)  # type: ignore[arg-type]
     except msgspec.ValidationError as error:
         raise _validation_failure(str(error)) from None
-    except msgspec.DecodeError:
-        raise BadRequest("The request body is not valid JSON") from None
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid UTF-8 JSON") from None
     return result
 
 

@@ -90,11 +90,8 @@ def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[
         )
     if isinstance(error, HTTPException) and error.status_code < 500:
         status = error.status_code
-        headers = (
-            {"Allow": error.headers["Allow"]}
-            if error.headers and "Allow" in error.headers
-            else None
-        )
+        allow = next((v for k, v in (error.headers or {}).items() if k.lower() == "allow"), None)
+        headers = {"Allow": allow} if allow else None
         return failure(
             status,
             _CODE_BY_STATUS.get(status, "BAD_REQUEST"),

@@ -7,7 +7,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar import Request
-from litestar.params import QueryParameter
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import CookieParameter, HeaderParameter, PathParameter, QueryParameter
 
 from taskapp.domain.errors import FieldError, ValidationFailed
 from taskapp.domain.model import Page, PageRequest
@@ -50,10 +51,27 @@ def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> None:
     handler = request.route_handler
     accepted = _accepted.get(id(handler))
     if accepted is None:
-        accepted = frozenset(handler.parsed_fn_signature.parameters)
+        accepted = _query_parameters(handler)
         _accepted[id(handler)] = accepted
     unknown = sorted(name for name in request.query_params if name not in accepted)
     if unknown:
         raise ValidationFailed(
             [FieldError(name, "is not an accepted query parameter") for name in unknown]
         )
+
+
+_NOT_QUERY = {"request", "state", "headers", "cookies", "query", "scope", "body", "data"}
+
+
+def _query_parameters(handler: HTTPRouteHandler) -> frozenset[str]:
+    """The handler's own query parameters: not dependencies, path, header or cookie ones."""
+    dependencies = set(handler.resolve_dependencies())
+    names = set()
+    for name, field in handler.parsed_fn_signature.parameters.items():
+        kwarg = field.kwarg_definition
+        if name in dependencies or name in _NOT_QUERY:
+            continue
+        if isinstance(kwarg, HeaderParameter | PathParameter | CookieParameter):
+            continue
+        names.add(kwarg.name if isinstance(kwarg, QueryParameter) and kwarg.name else name)
+    return frozenset(names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -73,6 +74,9 @@ class DeletedOut(msgspec.Struct):
     id: UUID
 
 
+_VERSION = re.compile(r"[0-9]{1,9}")
+
+
 def parse_id(raw: str, field: str = "task_id") -> UUID:
     try:
         return UUID(raw)
@@ -89,7 +93,7 @@ def expected_version(if_match: str | None) -> int | None:
     if if_match is None or if_match.strip() == "*":
         return None
     value = if_match.strip().removeprefix("W/").strip('"')
-    return int(value) if value.isdigit() and len(value) < 10 else -1
+    return int(value) if _VERSION.fullmatch(value) else -1
 
 
 def _task_response(task: Task, popup: str | None) -> Response[Envelope[TaskOut]]:

@@ -1,0 +1,56 @@
+"""Exports: the caller's tasks, streamed in batches; completed downloads are recorded."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from taskapp.domain.model import (
+    DownloadEvent,
+    ExportFormat,
+    Page,
+    PageRequest,
+    Task,
+    TaskQuery,
+    TaskStatus,
+)
+from taskapp.domain.ports import Clock, TaskBatch, UnitOfWorkFactory
+
+BATCH_SIZE = 500
+
+
+class ExportService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def stream(
+        self, user_id: UUID, fmt: ExportFormat, status: TaskStatus = TaskStatus.ALL
+    ) -> AsyncIterator[TaskBatch]:
+        """Yield the tasks batch by batch; record the download once the last batch is out.
+
+        Each batch is read in its own short transaction, so a slow or vanished client holds
+        no database connection. A download the client abandons (the generator is closed
+        early, or never resumed) is not recorded: the user did not get the file.
+        """
+        query = TaskQuery(status)
+        sent = 0
+        last: Task | None = None
+        while True:
+            async with self._uow() as uow:
+                batch = await uow.tasks.batch_after(user_id, query, last, BATCH_SIZE)
+            if batch:
+                yield batch
+                sent += len(batch)
+                last = batch[-1]
+            if len(batch) < BATCH_SIZE:
+                break
+        event = DownloadEvent(uuid.uuid4(), user_id, fmt, sent, self._clock.now())
+        async with self._uow() as uow:
+            await uow.downloads.record(event)
+            await uow.commit()
+
+    async def downloads(self, user_id: UUID, page: PageRequest) -> Page[DownloadEvent]:
+        async with self._uow() as uow:
+            return await uow.downloads.list(user_id, page)
