@@ -33,6 +33,7 @@ class Settings:
     port: int = 8000
     workers: int = 1
     log_level: str = "INFO"
+    access_log: bool = True
     debug: bool = False
     environment: Environment = "development"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
@@ -75,9 +76,10 @@ def load_settings(
     return _parse(values)
 
 
-def export_database_url(url: str) -> None:
-    """Hand the resolved database URL to worker processes spawned by the server."""
-    os.environ["DATABASE_URL"] = url
+def export_for_workers(**values: str) -> None:
+    """Hand settings resolved at start-up (the embedded database's URL, command-line flags)
+    to the worker processes the server spawns, which read the environment."""
+    os.environ.update(values)
 
 
 def _parse(env: Mapping[str, str]) -> Settings:
@@ -93,6 +95,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
         log_level=reader.choice(
             "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO", upper=True
         ),
+        access_log=reader.boolean("ACCESS_LOG", defaults.access_log),
         debug=reader.boolean("DEBUG", defaults.debug),
         environment="production" if environment == "production" else "development",
         cors_origins=reader.csv("CORS_ORIGINS", defaults.cors_origins),

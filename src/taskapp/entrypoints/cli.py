@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import signal
@@ -11,7 +12,8 @@ from collections.abc import Sequence
 
 from taskapp.adapters.embedded_postgres import EmbeddedPostgres
 from taskapp.adapters.postgres import migrations
-from taskapp.config import ConfigError, Settings, export_database_url, load_settings
+from taskapp.config import ConfigError, Settings, export_for_workers, load_settings
+from taskapp.entrypoints.logs import configure_logging
 
 logger = logging.getLogger("taskapp")
 
@@ -24,9 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"taskapp: configuration error: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    if args.command == "serve" and args.no_access_log:
+        settings = dataclasses.replace(settings, access_log=False)
+        export_for_workers(ACCESS_LOG="false")
+    configure_logging(settings.log_level, json_lines=settings.is_production)
     if args.command == "openapi":
         return _print_openapi(settings)
     # uvicorn re-raises SIGTERM / SIGINT once it has shut down; turn them into exceptions so
@@ -88,7 +91,7 @@ class _Database:
         self._embedded = EmbeddedPostgres(self._settings.data_dir / "postgres")
         url = self._embedded.start()
         logger.info("using the embedded PostgreSQL in %s", self._settings.data_dir / "postgres")
-        export_database_url(url)  # worker processes read it from the environment
+        export_for_workers(DATABASE_URL=url)
         return url
 
     def __exit__(self, *_: object) -> None:
@@ -108,7 +111,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         "host": host,
         "port": port,
         "log_level": settings.log_level.lower(),
-        "access_log": not args.no_access_log,
+        "log_config": None,  # keep our handlers (JSON in production, redaction everywhere)
+        "access_log": False,  # the app writes its own, richer access log
         "proxy_headers": True,
         "timeout_graceful_shutdown": 20,
     }

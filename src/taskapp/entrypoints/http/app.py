@@ -8,20 +8,20 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 
-import taskapp
 from taskapp.bootstrap import Container, build_container
 from taskapp.config import Settings
 from taskapp.entrypoints.http.accounts import AuthController
 from taskapp.entrypoints.http.dependencies import PROVIDERS
+from taskapp.entrypoints.http.docs import openapi_config, swagger_assets
+from taskapp.entrypoints.http.edge import EdgeMiddleware
 from taskapp.entrypoints.http.errors import handle_error
 from taskapp.entrypoints.http.exports import ExportController
 from taskapp.entrypoints.http.health import live, ready
 from taskapp.entrypoints.http.history import HistoryController
-from taskapp.entrypoints.http.openapi import SECURITY_SCHEMES, complete_openapi
+from taskapp.entrypoints.http.metrics import HttpMetrics, metrics_endpoint
+from taskapp.entrypoints.http.openapi import complete_openapi
 from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
-from taskapp.entrypoints.http.request_id import RequestIdMiddleware
 from taskapp.entrypoints.http.reviews import ReviewController
 from taskapp.entrypoints.http.stats import StatsController
 from taskapp.entrypoints.http.tasks import TaskController
@@ -31,10 +31,13 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
     """Build the app. A given container is used as is (its owner closes it); otherwise the
     app's lifespan builds one at start-up and closes it at shutdown."""
 
+    metrics = HttpMetrics()
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         built = build_container(settings)
         app.state.container = built
+        metrics.watch_pool(built.engine)
         await built.accounts.warm_up()
         try:
             yield
@@ -55,9 +58,9 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         dependencies=PROVIDERS,
     )
     app = Litestar(
-        route_handlers=[api, live, ready],
+        route_handlers=[api, live, ready, metrics_endpoint, swagger_assets()],
         lifespan=[lifespan] if container is None else [],
-        state=State({"container": container}) if container is not None else None,
+        state=State({"container": container, "metrics": metrics}),
         exception_handlers={Exception: handle_error},
         request_max_body_size=settings.max_request_body_bytes,
         cors_config=CORSConfig(
@@ -72,17 +75,13 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             ],
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         ),
-        openapi_config=OpenAPIConfig(
-            title="taskapp",
-            version=taskapp.__version__,
-            description="Task management API. Every /api/v1 response is an envelope.",
-            components=SECURITY_SCHEMES,
-            use_handler_docstrings=True,
-        ),
+        openapi_config=openapi_config(),
         debug=False,
         logging_config=None,  # logging is configured by the entrypoint (cli), not the app
     )
-    # Outermost, so 404s, 405s and CORS answers carry the request id too.
-    app.asgi_handler = RequestIdMiddleware(app.asgi_handler)
+    if container is not None:
+        metrics.watch_pool(container.engine)
+    # Outermost, so 404s, 405s and CORS answers get request ids, headers and metrics too.
+    app.asgi_handler = EdgeMiddleware(app.asgi_handler, metrics, access_log=settings.access_log)
     complete_openapi(app)
     return app

@@ -6,7 +6,10 @@ from litestar import Litestar
 
 from taskapp.config import load_settings
 from taskapp.entrypoints.http.app import create_app
+from taskapp.entrypoints.logs import configure_logging
 
 
 def app_from_environment() -> Litestar:
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_level, json_lines=settings.is_production)
+    return create_app(settings)

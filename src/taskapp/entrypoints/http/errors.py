@@ -15,8 +15,8 @@ from taskapp.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from taskapp.entrypoints.http.edge import request_id_of
 from taskapp.entrypoints.http.envelope import ErrorDetail, failure
-from taskapp.entrypoints.http.request_id import request_id_of
 
 logger = logging.getLogger("taskapp.http")
 

@@ -1,0 +1,75 @@
+"""Prometheus metrics: requests by route template and status, latency, database pool use.
+
+Each app instance has its own registry (no global state), read by GET /metrics. With
+several worker processes, each worker reports its own figures (see README, Scaling out).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from litestar import Response, get
+from litestar.datastructures import State
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class HttpMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "taskapp_http_requests",
+            "HTTP requests by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "taskapp_http_request_duration_seconds",
+            "HTTP request latency by method and route template",
+            ["method", "route"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._pool: _PoolCollector | None = None
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+
+    def watch_pool(self, engine: AsyncEngine) -> None:
+        if self._pool is not None:
+            self.registry.unregister(self._pool)
+        self._pool = _PoolCollector(engine)
+        self.registry.register(self._pool)
+
+
+class _PoolCollector(Collector):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        pool = self._engine.sync_engine.pool
+        readings = {
+            "size": "configured pool size",
+            "checkedout": "connections in use",
+            "checkedin": "idle connections in the pool",
+            "overflow": "connections beyond the pool size (negative: not yet opened)",
+        }
+        for name, help_text in readings.items():
+            reading = getattr(pool, name, None)
+            if callable(reading):
+                yield GaugeMetricFamily(f"taskapp_db_pool_{name}", help_text, value=reading())
+
+
+@get("/metrics", include_in_schema=False, sync_to_thread=False)
+def metrics_endpoint(state: State) -> Response[bytes]:
+    """Prometheus text exposition format."""
+    metrics: HttpMetrics = state.metrics
+    return Response(
+        generate_latest(metrics.registry),
+        media_type="text/plain; version=0.0.4; charset=utf-8",
+    )

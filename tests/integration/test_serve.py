@@ -1,0 +1,129 @@
+"""`taskapp serve` end to end: embedded PostgreSQL, data kept across restarts, and a
+graceful stop (the in-flight download finishes, then the API stops, then the database)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+PASSWORD = "correct horse battery staple"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        environment.update(TASKAPP_DATA_DIR=str(data_dir), LOG_LEVEL="WARNING")
+        command = [
+            sys.executable,
+            "-m",
+            "taskapp.entrypoints.cli",
+            "serve",
+            "--port",
+            str(self.port),
+        ]
+        self.process = subprocess.Popen(command, env=environment, cwd=data_dir)
+        deadline = time.monotonic() + 90
+        while not self._ready():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.process.kill()
+                pytest.fail("taskapp serve did not become ready")
+            time.sleep(0.3)
+
+    def _ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def postgres_running(data_dir: Path) -> bool:
+    pid_file = data_dir / "postgres" / "postmaster.pid"
+    if not pid_file.exists():
+        return False
+    pid = int(pid_file.read_text().split()[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    yield tmp_path
+    pid_file = tmp_path / "postgres" / "postmaster.pid"
+    if postgres_running(tmp_path):  # never leave a server behind, even when a test fails
+        os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+
+
+async def _bulk_insert(data_dir: Path, email: str, count: int) -> None:
+    connection = await asyncpg.connect(host=str(data_dir / "postgres"), user="postgres")
+    try:
+        await connection.execute(
+            "INSERT INTO tasks (id, user_id, title, is_completed, created_at, updated_at, version)"
+            " SELECT gen_random_uuid(), u.id, 'bulk ' || n, false, now(), now(), 1"
+            " FROM users u, generate_series(1, $2) AS n WHERE u.email = $1",
+            email,
+            count,
+        )
+    finally:
+        await connection.close()
+
+
+@pytest.mark.slow
+def test_serve_keeps_data_and_stops_gracefully(data_dir: Path) -> None:
+    server = Server(data_dir)
+    email = "keeper@example.com"
+    registered = httpx.post(
+        f"{server.url}/api/v1/auth/register", json={"email": email, "password": PASSWORD}
+    )
+    assert registered.status_code == 201
+    assert server.stop() == 0
+    assert not postgres_running(data_dir)
+
+    server = Server(data_dir)  # restart: same data directory, same rows
+    login = httpx.post(
+        f"{server.url}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+    )
+    assert login.status_code == 200, login.text
+    token = login.json()["data"]["access_token"]
+    count = 40_000
+    asyncio.run(_bulk_insert(data_dir, email, count))
+
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.stream(
+        "GET", f"{server.url}/api/v1/tasks/export?format=csv", headers=headers, timeout=60
+    ) as response:
+        chunks = response.iter_bytes()
+        received = next(chunks)  # the download is under way...
+        server.process.send_signal(signal.SIGTERM)  # ...when the server is asked to stop
+        received += b"".join(chunks)
+    assert response.status_code == 200
+    assert received.count(b"\r\n") == count + 1  # header + every row: it finished
+    assert server.process.wait(timeout=60) == 0
+    assert not postgres_running(data_dir)
