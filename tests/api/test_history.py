@@ -141,7 +141,6 @@ async def test_totals_follow_every_write_exactly(client: Client, me: dict[str, s
         {"task_id": "not-a-uuid"},
         {"action_type": "ARCHIVED"},
         {"action_type": "created"},
-        {"as_of": str(uuid.uuid4())},
         {"as_of": "nope"},
         {"order": "asc"},
     ],
@@ -154,3 +153,8 @@ async def test_bad_parameters_are_422(
 
 async def test_history_needs_a_token(client: Client) -> None:
     assert_error(await client.get(HISTORY), 401, "UNAUTHORIZED")
+
+
+async def test_an_unknown_anchor_is_404(client: Client, me: dict[str, str]) -> None:
+    response = await client.get(HISTORY, params={"as_of": str(uuid.uuid4())}, headers=me)
+    assert_error(response, 404, "NOT_FOUND")

@@ -60,6 +60,13 @@ async def test_validation(client: Client, me: dict[str, str], body: dict[str, An
     assert_error(await client.get(f"{REVIEWS}/me", headers=me), 404, "REVIEW_NOT_FOUND")
 
 
+async def test_an_integral_float_is_an_integer(client: Client, me: dict[str, str]) -> None:
+    """JSON Schema (and so our OpenAPI document) counts 5.0 as the integer 5."""
+    response = await client.post(REVIEWS, json={"rating": 5.0}, headers=me)
+    assert response.status_code == 201
+    assert response.json()["data"]["rating"] == 5
+
+
 async def test_comment_bounds(client: Client, me: dict[str, str]) -> None:
     response = await client.post(REVIEWS, json={"rating": 1, "comment": "x" * 2000}, headers=me)
     assert response.status_code == 201

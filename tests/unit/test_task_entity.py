@@ -15,6 +15,7 @@ from taskapp.domain.model import (
     DESCRIPTION_MAX_LENGTH,
     KEEP,
     TITLE_MAX_LENGTH,
+    TRIMMED,
     PageRequest,
     Task,
     normalize_description,
@@ -35,7 +36,7 @@ storable = st.text(alphabet=storable_characters, max_size=300)
 
 @given(storable)
 def test_title_rule(raw: str) -> None:
-    stripped = raw.strip()
+    stripped = raw.strip(TRIMMED)
     if 1 <= len(stripped) <= TITLE_MAX_LENGTH:
         assert normalize_title(raw) == stripped
     else:

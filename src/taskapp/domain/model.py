@@ -37,10 +37,13 @@ PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 DISPLAY_NAME_MAX_LENGTH = 100
 
+# What "trimmed" removes: ASCII whitespace. (Not every Unicode space: the rules must read the
+# same in the OpenAPI document's regex dialect as here.)
+TRIMMED = " \t\n\x0b\x0c\r"
 # Deliberately modest: one "@", a dot in the domain, no spaces or control characters.
 # Deliverability is the mail server's business; this only catches obvious typos.
-_EMAIL_ATOM = r"[^@\s\x00-\x1f\x7f.]+"
-_EMAIL_PATTERN = re.compile(rf"^[^@\s\x00-\x1f\x7f]+@{_EMAIL_ATOM}(\.{_EMAIL_ATOM})+$")
+EMAIL_CORE = r"[^@\x00-\x20\x7f]+@[^@\x00-\x20\x7f.]+(\.[^@\x00-\x20\x7f.]+)+"
+_EMAIL_PATTERN = re.compile(rf"^{EMAIL_CORE}$")
 
 
 def contains_unstorable_text(value: str) -> bool:
@@ -49,19 +52,19 @@ def contains_unstorable_text(value: str) -> bool:
 
 
 def normalize_email(raw: str, field: str = "email") -> str:
-    email = raw.strip()
+    email = raw.strip(TRIMMED)
     if not email:
         raise ValidationFailed.of(field, "must not be empty")
     if len(email) > EMAIL_MAX_LENGTH:
         raise ValidationFailed.of(field, f"must be at most {EMAIL_MAX_LENGTH} characters")
-    if contains_unstorable_text(email) or not _EMAIL_PATTERN.match(email):
+    if contains_unstorable_text(email) or not _EMAIL_PATTERN.fullmatch(email):
         raise ValidationFailed.of(field, "must be a valid email address")
     return email
 
 
 def email_key(email: str) -> str:
     """The case-insensitive identity of an address: how uniqueness and lookups compare it."""
-    return email.strip().lower()
+    return email.strip(TRIMMED).lower()
 
 
 def check_password(password: str, field: str = "password") -> str:
@@ -133,7 +136,7 @@ DESCRIPTION_MAX_LENGTH = 5000
 
 
 def normalize_title(raw: str) -> str:
-    title = raw.strip()
+    title = raw.strip(TRIMMED)
     if not title:
         raise ValidationFailed.of("title", "must not be empty")
     if len(title) > TITLE_MAX_LENGTH:
@@ -320,15 +323,17 @@ class PageRequest:
     limit: int = 20
 
     MAX_LIMIT: ClassVar[int] = 100
+    MAX_PAGE: ClassVar[int] = 10_000_000
+    MAX_OFFSET: ClassVar[int] = 1_000_000_000
 
     @classmethod
     def of(cls, page: int = 1, limit: int = 20, offset: int | None = None) -> PageRequest:
-        if page < 1:
-            raise ValidationFailed.of("page", "must be at least 1")
+        if not 1 <= page <= cls.MAX_PAGE:
+            raise ValidationFailed.of("page", f"must be between 1 and {cls.MAX_PAGE}")
         if not 1 <= limit <= cls.MAX_LIMIT:
             raise ValidationFailed.of("limit", f"must be between 1 and {cls.MAX_LIMIT}")
-        if offset is not None and offset < 0:
-            raise ValidationFailed.of("offset", "must be at least 0")
+        if offset is not None and not 0 <= offset <= cls.MAX_OFFSET:
+            raise ValidationFailed.of("offset", f"must be between 0 and {cls.MAX_OFFSET}")
         return cls(offset=(page - 1) * limit if offset is None else offset, limit=limit)
 
 

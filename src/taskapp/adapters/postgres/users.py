@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from taskapp.adapters.postgres.errors import translate
 from taskapp.adapters.postgres.tables import users
 from taskapp.domain.errors import EmailAlreadyRegistered
-from taskapp.domain.model import User
+from taskapp.domain.model import TRIMMED, User
 
 _ON_UNIQUE = {"uq_users_email_lower": EmailAlreadyRegistered}
 
@@ -55,7 +55,9 @@ class PostgresUserRepository:
     async def get_by_email(self, email: str) -> User | None:
         result = await self._connection.execute(
             # lower() on both sides: the same folding as the unique index uses.
-            sa.select(users).where(sa.func.lower(users.c.email) == sa.func.lower(email.strip()))
+            sa.select(users).where(
+                sa.func.lower(users.c.email) == sa.func.lower(email.strip(TRIMMED))
+            )
         )
         row = result.first()
         return None if row is None else _to_user(row)

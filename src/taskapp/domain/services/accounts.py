@@ -14,10 +14,13 @@ from taskapp.domain.errors import (
     Unauthorized,
 )
 from taskapp.domain.model import (
+    EMAIL_MAX_LENGTH,
+    TRIMMED,
     RefreshToken,
     TokenPair,
     User,
     check_password,
+    contains_unstorable_text,
     email_key,
     normalize_display_name,
     normalize_email,
@@ -82,8 +85,10 @@ class AccountService:
 
     async def login(self, email: str, password: str, client_address: str) -> TokenPair:
         await self._check_rate_limits("login", client_address, email)
-        async with self._uow() as uow:
-            user = await uow.users.get_by_email(email.strip())
+        user = None
+        if _could_be_registered(email):
+            async with self._uow() as uow:
+                user = await uow.users.get_by_email(email.strip(TRIMMED))
         if user is None:
             await self._hasher.verify(await self._get_dummy_hash(), password)
             raise InvalidCredentials
@@ -194,3 +199,10 @@ class AccountService:
         if self._dummy_hash is None:
             self._dummy_hash = await self._hasher.hash(_DUMMY_PASSWORD)
         return self._dummy_hash
+
+
+def _could_be_registered(email: str) -> bool:
+    """Cheap screening: an address no account can have is not looked up (the database
+    could not even store some of them); the caller still pays for a dummy verify."""
+    stripped = email.strip(TRIMMED)
+    return 0 < len(stripped) <= EMAIL_MAX_LENGTH and not contains_unstorable_text(stripped)

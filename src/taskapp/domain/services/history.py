@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from taskapp.domain.errors import ValidationFailed
+from taskapp.domain.errors import NotFound
 from taskapp.domain.model import ActionType, HistoryEntry, Page, PageRequest
 from taskapp.domain.ports import UnitOfWorkFactory
 
@@ -25,5 +25,5 @@ class HistoryService:
         async with self._uow() as uow:
             found = await uow.history.list(user_id, page, task_id, action_type, as_of)
         if found is None:
-            raise ValidationFailed.of("as_of", "is not one of your history entries")
+            raise NotFound("`as_of` names no history entry of yours")
         return found

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import Week, WeeklyStats
 from taskapp.domain.ports import Clock, UnitOfWorkFactory
 
 
+@cache
+def known_zones() -> frozenset[str]:
+    """The IANA zone names this system knows; nothing else is accepted (not file paths,
+    not legacy aliases that are missing from the list)."""
+    return frozenset(available_timezones() | {"UTC"})
+
+
 def parse_zone(name: str) -> ZoneInfo:
+    if name not in known_zones():
+        raise ValidationFailed.of("tz", "must be an IANA time zone, e.g. Europe/Berlin")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):

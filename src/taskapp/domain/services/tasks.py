@@ -50,9 +50,11 @@ class Changed:
 
 
 def check_idempotency_key(key: str) -> str:
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH or not key.isprintable():
+    printable_ascii = all(" " <= ch <= "~" for ch in key)
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH or not printable_ascii:
         raise ValidationFailed.of(
-            "Idempotency-Key", f"must be 1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable characters"
+            "Idempotency-Key",
+            f"must be 1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters",
         )
     return key
 

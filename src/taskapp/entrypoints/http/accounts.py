@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -14,30 +14,37 @@ from taskapp.domain.model import TokenPair, User
 from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import Accounts, CurrentUserId
 from taskapp.entrypoints.http.envelope import Envelope, ok
+from taskapp.entrypoints.http.fields import (
+    AnyEmail,
+    AnyPassword,
+    DisplayName,
+    Email,
+    NewPassword,
+    Token,
+)
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
 
 _FORM_FIELD_MAX_LENGTH = 1024
-ShortText = Annotated[str, msgspec.Meta(max_length=_FORM_FIELD_MAX_LENGTH)]
 
 
 class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
-    email: ShortText
-    password: ShortText
-    display_name: ShortText | None = None
+    email: Email
+    password: NewPassword
+    display_name: DisplayName | None = None
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
-    email: ShortText
-    password: ShortText
+    email: AnyEmail
+    password: AnyPassword
 
 
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: ShortText
+    refresh_token: Token
 
 
 class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
-    current_password: ShortText
-    new_password: ShortText
+    current_password: AnyPassword
+    new_password: NewPassword
 
 
 class UserOut(msgspec.Struct):
@@ -98,7 +105,7 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/register", status_code=201, opt=documents_body(RegisterRequest))
+    @post("/register", status_code=201, opt=documents_body(RegisterRequest, errors=("409",)))
     async def register(
         self, request: Request[Any, Any, Any], accounts: Accounts
     ) -> Response[Envelope[UserOut]]:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
+from litestar.routes import HTTPRoute
 
 from taskapp.bootstrap import Container, build_container
 from taskapp.config import Settings
@@ -82,6 +83,13 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
     if container is not None:
         metrics.watch_pool(container.engine)
     # Outermost, so 404s, 405s and CORS answers get request ids, headers and metrics too.
-    app.asgi_handler = EdgeMiddleware(app.asgi_handler, metrics, access_log=settings.access_log)
+    allowed = {
+        route.path_format: ", ".join(sorted(route.methods))
+        for route in app.routes
+        if isinstance(route, HTTPRoute)
+    }
+    app.asgi_handler = EdgeMiddleware(
+        app.asgi_handler, metrics, access_log=settings.access_log, allowed_methods=allowed
+    )
     complete_openapi(app)
     return app

@@ -27,10 +27,20 @@ def request_id_of(scope: Scope) -> str | None:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics, *, access_log: bool) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: HttpMetrics,
+        *,
+        access_log: bool,
+        allowed_methods: dict[str, str] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        # Litestar's automatic OPTIONS answer can list only some of a path's methods when
+        # they come from several handlers; the full list per route template fixes `Allow`.
+        self.allowed_methods = allowed_methods or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":  # type: ignore[comparison-overlap]
@@ -53,6 +63,10 @@ class EdgeMiddleware:
                 headers["X-Content-Type-Options"] = "nosniff"
                 if is_api:  # per-user data: never to be stored by a shared cache
                     headers["Cache-Control"] = "no-store"
+                if method == "OPTIONS" and "allow" in headers:
+                    template = scope.get("path_template")
+                    if template in self.allowed_methods:
+                        headers["Allow"] = self.allowed_methods[template]
             await send(message)
 
         try:

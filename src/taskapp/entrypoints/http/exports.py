@@ -18,7 +18,7 @@ from taskapp.domain.model import DownloadEvent, ExportFormat, PageRequest, TaskS
 from taskapp.domain.ports import TaskBatch
 from taskapp.entrypoints.http.dependencies import Clock, CurrentUserId, Exports
 from taskapp.entrypoints.http.envelope import Envelope, ok
-from taskapp.entrypoints.http.openapi import BEARER
+from taskapp.entrypoints.http.openapi import BEARER, documents_download
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.tasks import TaskOut
 
@@ -124,7 +124,7 @@ class ExportController(Controller):
     tags = ["downloads"]
     security = BEARER
 
-    @get("/tasks/export", response_description="the tasks as a CSV or JSON file (attachment)")
+    @get("/tasks/export", opt=documents_download(TaskOut))
     async def export_tasks(
         self,
         exports: Exports,

@@ -13,18 +13,22 @@ from litestar.params import QueryParameter
 from taskapp.domain.model import ActionType, HistoryEntry, PageRequest
 from taskapp.entrypoints.http.dependencies import CurrentUserId, History
 from taskapp.entrypoints.http.envelope import Envelope, ok
+from taskapp.entrypoints.http.fields import UUID_PATTERN
 from taskapp.entrypoints.http.openapi import BEARER
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.tasks import parse_id
 
-TaskFilter = Annotated[str | None, QueryParameter(description="only this task's entries")]
+TaskFilter = Annotated[
+    str | None, QueryParameter(pattern=UUID_PATTERN, description="only this task's entries")
+]
 ActionFilter = Annotated[ActionType | None, QueryParameter(description="only this action")]
 AsOf = Annotated[
     str | None,
     QueryParameter(
+        pattern=UUID_PATTERN,
         description="an entry id: list that entry and older ones only. Pass the first "
         "item's id of page 1 when asking for later pages, and pages neither overlap nor "
-        "leave gaps while new entries arrive."
+        "leave gaps while new entries arrive.",
     ),
 ]
 

@@ -7,6 +7,8 @@ handler names its body struct in `opt`, and `complete_openapi` adds it to the do
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -15,9 +17,11 @@ from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
     OpenAPIResponse,
+    OpenAPIType,
     Operation,
     Reference,
     RequestBody,
+    Schema,
     SecurityScheme,
 )
 
@@ -45,59 +49,146 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
-def documents_body(struct: type[msgspec.Struct], *, form: bool = False) -> dict[str, Any]:
-    return {"body": struct, "form": form}
+def documents_body(
+    struct: type[msgspec.Struct], *, form: bool = False, errors: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Handler `opt`: the body struct `read_json` decodes, and statuses beyond the usual."""
+    return {"body": struct, "form": form, "errors": errors}
+
+
+def documents_download(item: type[msgspec.Struct]) -> dict[str, Any]:
+    """Handler `opt` for a file download: CSV text, or a JSON array of `item`."""
+    return {"download": item}
+
+
+@dataclass
+class _Documented:
+    operation: Operation
+    opt: dict[str, Any]
+    is_api: bool
 
 
 def complete_openapi(app: Litestar) -> None:
-    """Add request bodies and error responses to the generated document (once, at start)."""
+    """Add request bodies, downloads and error responses to the generated document."""
     document = app.openapi_schema
-    bodies: list[type[Any]] = [ErrorEnvelope]
-    operations: list[tuple[Operation, type[Any] | None, bool, bool]] = []
+    extra_types: list[type[Any]] = [ErrorEnvelope]
+    found: list[_Documented] = []
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            if not handler.include_in_schema:
-                continue
             path_item = (document.paths or {}).get(route.path_format or "/")
-            if path_item is None:
+            if not handler.include_in_schema or path_item is None:
                 continue
             for method in handler.http_methods:
                 operation = getattr(path_item, method.lower(), None)
-                if not isinstance(operation, Operation):
-                    continue
-                body = handler.opt.get("body")
-                if body is not None:
-                    bodies.append(body)
-                is_api = (route.path_format or "").startswith("/api/")
-                operations.append((operation, body, bool(handler.opt.get("form")), is_api))
+                if isinstance(operation, Operation):
+                    is_api = (route.path_format or "").startswith("/api/")
+                    found.append(_Documented(operation, handler.opt, is_api))
+                    extra_types += [t for t in (handler.opt.get("body"),) if t is not None]
+                    extra_types += [t for t in (handler.opt.get("download"),) if t is not None]
     _, components = msgspec.json.schema_components(
-        bodies, ref_template="#/components/schemas/{name}"
+        extra_types, ref_template="#/components/schemas/{name}"
     )
+    for kind in extra_types:
+        _apply_schema_patch(components.get(kind.__name__), getattr(kind, "__schema_patch__", None))
     if document.components.schemas is None:
         document.components.schemas = {}
     document.components.schemas.update(components)
-    error_ref = Reference(ref=f"#/components/schemas/{ErrorEnvelope.__name__}")
-    for operation, body, form, is_api in operations:
-        if body is not None:
-            reference = Reference(ref=f"#/components/schemas/{body.__name__}")
-            content = {"application/json": OpenAPIMediaType(schema=reference)}
-            if form:
-                content["application/x-www-form-urlencoded"] = OpenAPIMediaType(
-                    schema=_oauth2_form_schema()  # type: ignore[arg-type]
-                )
-            operation.request_body = RequestBody(content=content, required=True)
-        if not is_api:
+    for item in found:
+        _drop_null_from_parameters(item.operation)
+        _document_body(item)
+        _document_download(item)
+        if item.is_api:
+            _document_errors(item)
+
+
+def _apply_schema_patch(schema: Any, patch: dict[str, Any] | None) -> None:
+    """A struct may correct its generated schema where JSON Schema can say more than
+    msgspec's annotations (`minProperties`, an integer that also accepts 3.0)."""
+    if not isinstance(schema, dict) or not patch:
+        return
+    for key, value in patch.items():
+        if key == "properties":
+            for name, replacement in value.items():
+                schema["properties"][name] = replacement
+        else:
+            schema[key] = value
+
+
+def _drop_null_from_parameters(operation: Operation) -> None:
+    """An optional parameter is simply absent; it is never the text "null". Litestar
+    documents `str | None` parameters as nullable, which invites clients to send "null"."""
+    for parameter in operation.parameters or []:
+        schema = getattr(parameter, "schema", None)
+        variants = getattr(schema, "one_of", None)
+        if not variants:
             continue
-        responses = operation.responses or {}
-        for status, description in _ERROR_DESCRIPTIONS.items():
-            responses.setdefault(
-                status,
-                OpenAPIResponse(
-                    description=description,
-                    content={"application/json": OpenAPIMediaType(schema=error_ref)},
-                ),
-            )
-        operation.responses = responses
+        kept = [v for v in variants if getattr(v, "type", None) != OpenAPIType.NULL]
+        if len(kept) == len(variants) or not kept:
+            continue
+        if len(kept) == 1 and isinstance(kept[0], Schema):
+            schema.one_of = None  # type: ignore[union-attr]
+            for field in dataclasses.fields(kept[0]):
+                value = getattr(kept[0], field.name)
+                if value is not None and getattr(schema, field.name, None) is None:
+                    setattr(schema, field.name, value)
+        else:
+            schema.one_of = kept  # type: ignore[union-attr]
+
+
+def _ref(kind: type[Any]) -> Reference:
+    return Reference(ref=f"#/components/schemas/{kind.__name__}")
+
+
+def _document_body(item: _Documented) -> None:
+    body = item.opt.get("body")
+    if body is None:
+        return
+    content = {"application/json": OpenAPIMediaType(schema=_ref(body))}
+    if item.opt.get("form"):
+        content["application/x-www-form-urlencoded"] = OpenAPIMediaType(
+            schema=_oauth2_form_schema()  # type: ignore[arg-type]
+        )
+    item.operation.request_body = RequestBody(content=content, required=True)
+
+
+def _document_download(item: _Documented) -> None:
+    kind = item.opt.get("download")
+    if kind is None:
+        return
+    array = {"type": "array", "items": {"$ref": f"#/components/schemas/{kind.__name__}"}}
+    responses = item.operation.responses or {}
+    responses["200"] = OpenAPIResponse(
+        description="The file, as an attachment (Content-Disposition)",
+        content={
+            "text/csv": OpenAPIMediaType(schema={"type": "string"}),  # type: ignore[arg-type]
+            "application/json": OpenAPIMediaType(schema=array),  # type: ignore[arg-type]
+        },
+    )
+    item.operation.responses = responses
+
+
+def _document_errors(item: _Documented) -> None:
+    statuses = dict(_ERROR_DESCRIPTIONS)
+    parameter_names = {getattr(p, "name", None) for p in item.operation.parameters or []}
+    if "If-Match" in parameter_names:
+        statuses["412"] = "If-Match does not match the current version"
+    if "Idempotency-Key" in parameter_names:
+        statuses["409"] = "A request with this Idempotency-Key is still running"
+    if item.opt.get("also_200"):
+        created = (item.operation.responses or {}).get("201")
+        if isinstance(created, OpenAPIResponse):
+            statuses_ok = dataclasses.replace(created, description="Updated")
+            item.operation.responses = {**(item.operation.responses or {}), "200": statuses_ok}
+    for status in item.opt.get("errors", ()):
+        statuses[status] = "Conflict"
+    responses = item.operation.responses or {}
+    for status, description in statuses.items():
+        # Replaces Litestar's own 400 entry, which describes its error shape, not ours.
+        responses[status] = OpenAPIResponse(
+            description=description,
+            content={"application/json": OpenAPIMediaType(schema=_ref(ErrorEnvelope))},
+        )
+    item.operation.responses = responses
 
 
 def _oauth2_form_schema() -> dict[str, Any]:

@@ -16,10 +16,19 @@ from taskapp.domain.model import Page, PageRequest
 T = TypeVar("T")
 D = TypeVar("D")
 
-PageNumber = Annotated[int, QueryParameter(ge=1, description="1-based page number")]
+PageNumber = Annotated[
+    int, QueryParameter(ge=1, le=PageRequest.MAX_PAGE, description="1-based page number")
+]
 Limit = Annotated[int, QueryParameter(ge=1, le=PageRequest.MAX_LIMIT, description="page size")]
 Offset = Annotated[
-    int | None, QueryParameter(ge=0, description="rows to skip; wins over page when given")
+    int | None,
+    QueryParameter(
+        ge=0,
+        le=PageRequest.MAX_OFFSET,
+        # Litestar drops bounds from the document for optional parameters: state them again.
+        schema_extra={"minimum": 0, "maximum": PageRequest.MAX_OFFSET},
+        description="rows to skip; wins over page when given",
+    ),
 ]
 
 
@@ -53,11 +62,23 @@ def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> None:
     if accepted is None:
         accepted = _query_parameters(handler)
         _accepted[id(handler)] = accepted
-    unknown = sorted(name for name in request.query_params if name not in accepted)
-    if unknown:
-        raise ValidationFailed(
-            [FieldError(name, "is not an accepted query parameter") for name in unknown]
-        )
+    problems = [
+        FieldError(name, "is not an accepted query parameter")
+        for name in sorted(set(request.query_params))
+        if name not in accepted
+    ]
+    problems += [
+        FieldError(name, "must be given at most once")
+        for name in sorted(set(request.query_params))
+        if len(request.query_params.getall(name)) > 1
+    ]
+    problems += [
+        FieldError(name, "must be a value, not null (leave the parameter out instead)")
+        for name, value in request.query_params.items()
+        if value == "null" and name in _not_text(handler)
+    ]
+    if problems:
+        raise ValidationFailed(problems)
 
 
 _NOT_QUERY = {"request", "state", "headers", "cookies", "query", "scope", "body", "data"}
@@ -75,3 +96,19 @@ def _query_parameters(handler: HTTPRouteHandler) -> frozenset[str]:
             continue
         names.add(kwarg.name if isinstance(kwarg, QueryParameter) and kwarg.name else name)
     return frozenset(names)
+
+
+_non_text: dict[int, frozenset[str]] = {}
+
+
+def _not_text(handler: HTTPRouteHandler) -> frozenset[str]:
+    """Optional parameters that are not strings: Litestar would read "null" as absent."""
+    names = _non_text.get(id(handler))
+    if names is None:
+        names = frozenset(
+            name
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if field.is_optional and not any(t.annotation is str for t in field.inner_types)
+        )
+        _non_text[id(handler)] = names
+    return names

@@ -3,22 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 
-from taskapp.domain.model import COMMENT_MAX_LENGTH, Review, ReviewSummary
+from taskapp.domain.errors import ValidationFailed
+from taskapp.domain.model import Review, ReviewSummary
 from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Reviews
 from taskapp.entrypoints.http.envelope import Envelope, ok
+from taskapp.entrypoints.http.fields import Comment, Rating
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
-    rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
-    comment: Annotated[str, msgspec.Meta(max_length=COMMENT_MAX_LENGTH)] | None = None
+    # JSON Schema counts 3.0 as an integer; so do we. 3.5, "5" and true are not.
+    rating: Rating | float
+    comment: Comment | None = None
+
+    __schema_patch__: ClassVar[dict[str, Any]] = {
+        "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5}}
+    }
+
+    def whole_rating(self) -> int:
+        if isinstance(self.rating, float):
+            if not self.rating.is_integer():
+                raise ValidationFailed.of("rating", "must be a whole number from 1 to 5")
+            return int(self.rating)
+        return self.rating
 
 
 class ReviewOut(msgspec.Struct):
@@ -52,13 +66,13 @@ class ReviewController(Controller):
     tags = ["reviews"]
     security = BEARER
 
-    @post("/", status_code=201, opt=documents_body(ReviewIn))
+    @post("/", status_code=201, opt={**documents_body(ReviewIn), "also_200": True})
     async def submit_review(
         self, request: Request[Any, Any, Any], reviews: Reviews, user_id: CurrentUserId
     ) -> Response[Envelope[ReviewOut]]:
         """Submit your review (201) or change it (200): one review per user."""
         body = await read_json(request, ReviewIn)
-        submitted = await reviews.submit(user_id, body.rating, body.comment)
+        submitted = await reviews.submit(user_id, body.whole_rating(), body.comment)
         if submitted.created:
             return ok(ReviewOut.of(submitted.review), popup="REVIEW_SUBMITTED", status_code=201)
         return ok(ReviewOut.of(submitted.review), popup="REVIEW_UPDATED")

@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
-from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import WeeklyStats
+from taskapp.domain.services.stats import known_zones
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Stats
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.openapi import BEARER
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-Zone = Annotated[str, QueryParameter(max_length=64, description="IANA time zone (default UTC)")]
+ZoneName = StrEnum("ZoneName", {name: name for name in sorted(known_zones())})  # type: ignore[misc]
+Zone = Annotated[ZoneName, QueryParameter(description="IANA time zone (default UTC)")]
 Day = Annotated[
-    str | None,
+    date | None,
     QueryParameter(description="YYYY-MM-DD: the week containing this date (default today)"),
 ]
 
@@ -47,17 +46,6 @@ class WeeklyStatsOut(msgspec.Struct):
         )
 
 
-def parse_day(raw: str | None) -> date | None:
-    if raw is None:
-        return None
-    try:
-        if not _ISO_DATE.match(raw):
-            raise ValueError(raw)
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationFailed.of("date", "must be a date as YYYY-MM-DD") from None
-
-
 class StatsController(Controller):
     path = "/stats"
     tags = ["stats"]
@@ -65,7 +53,11 @@ class StatsController(Controller):
 
     @get("/weekly")
     async def weekly(
-        self, stats: Stats, user_id: CurrentUserId, tz: Zone = "UTC", date: Day = None
+        self,
+        stats: Stats,
+        user_id: CurrentUserId,
+        tz: Zone = ZoneName["UTC"],
+        date: Day = None,
     ) -> Response[Envelope[WeeklyStatsOut]]:
         """Tasks created and completed this week, and the current totals."""
-        return ok(WeeklyStatsOut.of(await stats.weekly(user_id, tz, parse_day(date))))
+        return ok(WeeklyStatsOut.of(await stats.weekly(user_id, tz.value, date)))

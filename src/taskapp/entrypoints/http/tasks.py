@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 import msgspec
@@ -17,33 +17,57 @@ from taskapp.domain.services.tasks import Changed
 from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Tasks
 from taskapp.entrypoints.http.envelope import Envelope, ok
+from taskapp.entrypoints.http.fields import (
+    IDEMPOTENCY_KEY_PATTERN,
+    SEARCH_PATTERN,
+    UUID_PATTERN,
+    Description,
+    Title,
+)
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 
 IfMatch = Annotated[
     str | None,
-    HeaderParameter(name="If-Match", description='"<version>": apply only at that version'),
+    HeaderParameter(
+        name="If-Match",
+        description='"<version>" (or *): apply only at that version; any other value '
+        "matches no version, so the answer is 412",
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,
-    HeaderParameter(name="Idempotency-Key", description="1-255 printable characters, kept 24 h"),
+    HeaderParameter(
+        name="Idempotency-Key",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="1-255 printable ASCII characters, kept 24 hours per user",
+    ),
 ]
 Search = Annotated[
-    str | None, QueryParameter(max_length=255, description="case-insensitive plain-text search")
+    str | None,
+    QueryParameter(
+        max_length=255,
+        pattern=SEARCH_PATTERN,
+        description="case-insensitive plain-text search",
+    ),
 ]
 Status = Annotated[TaskStatus, QueryParameter(description="all, open or completed")]
 # A string, parsed here: a malformed id is a 422 (VALIDATION_ERROR), not a routing 404.
-TaskId = Annotated[str, PathParameter(description="the task's UUID")]
+TaskId = Annotated[str, PathParameter(pattern=UUID_PATTERN, description="the task's UUID")]
 
 
 class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
-    title: str
-    description: str | None = None
+    title: Title
+    description: Description | None = None
 
 
 class TaskPatch(msgspec.Struct, forbid_unknown_fields=True):
-    title: str | msgspec.UnsetType = msgspec.UNSET
-    description: str | msgspec.UnsetType | None = msgspec.UNSET
+    """At least one of the two; `description: null` clears the description."""
+
+    __schema_patch__: ClassVar[dict[str, Any]] = {"minProperties": 1}
+
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class TaskOut(msgspec.Struct):
@@ -75,13 +99,14 @@ class DeletedOut(msgspec.Struct):
 
 
 _VERSION = re.compile(r"[0-9]{1,9}")
+_UUID = re.compile(UUID_PATTERN)
 
 
 def parse_id(raw: str, field: str = "task_id") -> UUID:
-    try:
-        return UUID(raw)
-    except ValueError:
-        raise ValidationFailed.of(field, "must be a UUID") from None
+    """Only the canonical 8-4-4-4-12 form, exactly as the OpenAPI document says."""
+    if not _UUID.match(raw):
+        raise ValidationFailed.of(field, "must be a UUID")
+    return UUID(raw)
 
 
 def etag(task: Task) -> str:

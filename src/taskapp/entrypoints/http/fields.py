@@ -1,0 +1,74 @@
+"""Request field types whose constraints are both validated and documented.
+
+msgspec enforces these `Meta` constraints while decoding, and generates the OpenAPI schema
+from the same objects, so what the document promises is exactly what the API accepts. They
+mirror the domain's rules (which the domain still enforces on its own).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from taskapp.domain import model
+
+# Patterns use only explicit character ranges, so every regex dialect (Python's, the
+# ECMA one of JSON Schema tools) reads them alike. NUL is the one character PostgreSQL text
+# cannot hold (lone surrogates cannot arrive through valid UTF-8 JSON).
+_STORABLE = r"[^\x00]"
+_STORABLE_TEXT = rf"^{_STORABLE}*$"
+_SPACE = r"[\t\n\x0b\x0c\r ]"  # exactly what the domain trims (model.TRIMMED)
+_EMAIL = rf"^{_SPACE}*{model.EMAIL_CORE}{_SPACE}*$"
+
+Email = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=model.EMAIL_MAX_LENGTH,
+        pattern=_EMAIL,
+        description="an email address; surrounding spaces are trimmed",
+    ),
+]
+NewPassword = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=model.PASSWORD_MIN_LENGTH,
+        max_length=model.PASSWORD_MAX_LENGTH,
+        pattern=_STORABLE_TEXT,
+        description="12 to 128 characters, no composition rules",
+    ),
+]
+AnyPassword = Annotated[str, msgspec.Meta(max_length=1024)]
+AnyEmail = Annotated[str, msgspec.Meta(max_length=1024)]
+Token = Annotated[str, msgspec.Meta(max_length=1024)]
+DisplayName = Annotated[
+    str,
+    msgspec.Meta(max_length=model.DISPLAY_NAME_MAX_LENGTH, pattern=_STORABLE_TEXT),
+]
+Title = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=model.TITLE_MAX_LENGTH,
+        pattern=rf"^{_STORABLE}*[^\x00\t\n\x0b\x0c\r ]{_STORABLE}*$",
+        description="trimmed; 1 to 255 characters, not only spaces",
+    ),
+]
+Description = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=model.DESCRIPTION_MAX_LENGTH,
+        pattern=_STORABLE_TEXT,
+        description='up to 5000 characters; "" is stored as null',
+    ),
+]
+Comment = Annotated[
+    str,
+    msgspec.Meta(max_length=model.COMMENT_MAX_LENGTH, pattern=_STORABLE_TEXT),
+]
+Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+SEARCH_PATTERN = _STORABLE_TEXT
+# Header values lose surrounding spaces in transit: a key may not start or end with one.
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$"
