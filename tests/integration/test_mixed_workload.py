@@ -133,6 +133,7 @@ async def test_a_minute_of_mixed_traffic_keeps_every_invariant(
         users = [await _sign_in(client, servers[n % 2], n) for n in range(USERS)]
         await asyncio.gather(*(_worker(client, servers, users, statuses) for _ in range(CLIENTS)))
 
+    print(f"mixed workload: {sum(statuses.values())} requests, statuses {dict(statuses)}")
     assert sum(statuses.values()) > 500, statuses
     assert not [s for s in statuses if s >= 500], statuses
     assert set(statuses) <= {200, 201, 404}, statuses  # 404: a task another client deleted
