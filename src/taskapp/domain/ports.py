@@ -226,4 +226,7 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A read-only unit runs each statement on its own, without a transaction (no BEGIN
+        and COMMIT round trips); it must not be used to write."""
+        ...

@@ -27,14 +27,16 @@ class PostgresUnitOfWork:
     downloads: PostgresDownloadLog
     reviews: PostgresReviewRepository
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
         self._connection: AsyncConnection | None = None
 
     async def __aenter__(self) -> Self:
         try:
             connection = await self._engine.connect()
-            await connection.begin()
+            if not self._read_only:
+                await connection.begin()
         except Exception as error:
             raise translate(error) from error
         self._connection = connection
@@ -69,8 +71,8 @@ class PostgresUnitOfWork:
                 raise translated from exc
 
     async def commit(self) -> None:
-        if self._connection is None:
-            raise RuntimeError("commit() outside the unit of work")
+        if self._connection is None or self._read_only:
+            raise RuntimeError("commit() outside a writing unit of work")
         try:
             await self._connection.commit()
         except Exception as error:
@@ -84,6 +86,10 @@ class PostgresUnitOfWork:
 class PostgresUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        # Same pool; connections checked out through it run without a transaction.
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
-    def __call__(self) -> PostgresUnitOfWork:
+    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
+        if read_only:
+            return PostgresUnitOfWork(self._autocommit, read_only=True)
         return PostgresUnitOfWork(self._engine)

@@ -87,7 +87,7 @@ class AccountService:
         await self._check_rate_limits("login", client_address, email)
         user = None
         if _could_be_registered(email):
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 user = await uow.users.get_by_email(email.strip(TRIMMED))
         if user is None:
             await self._hasher.verify(await self._get_dummy_hash(), password)
@@ -148,7 +148,7 @@ class AccountService:
             await uow.commit()
 
     async def current_user(self, user_id: UUID) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(user_id)
         if user is None:  # deleted since the token was issued
             raise Unauthorized

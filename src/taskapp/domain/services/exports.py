@@ -38,7 +38,7 @@ class ExportService:
         sent = 0
         last: Task | None = None
         while True:
-            async with self._uow() as uow:
+            async with self._uow(read_only=True) as uow:
                 batch = await uow.tasks.batch_after(user_id, query, last, BATCH_SIZE)
             if batch:
                 yield batch
@@ -52,5 +52,5 @@ class ExportService:
             await uow.commit()
 
     async def downloads(self, user_id: UUID, page: PageRequest) -> Page[DownloadEvent]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.downloads.list(user_id, page)

@@ -22,7 +22,7 @@ class HistoryService:
         as_of: UUID | None = None,
     ) -> Page[HistoryEntry]:
         """The caller's entries, newest first (insertion order breaks ties)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             found = await uow.history.list(user_id, page, task_id, action_type, as_of)
         if found is None:
             raise NotFound("`as_of` names no history entry of yours")

@@ -33,12 +33,12 @@ class ReviewService:
         return Submitted(stored, created)
 
     async def mine(self, user_id: UUID) -> Review:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             review = await uow.reviews.get(user_id)
         if review is None:
             raise ReviewNotFound
         return review
 
     async def summary(self) -> ReviewSummary:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.reviews.summary()

@@ -40,6 +40,6 @@ class StatsService:
         zone = parse_zone(zone_name)
         today = self._clock.now().astimezone(zone).date()
         week = Week.containing(day or today, zone, zone_name)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             counts = await uow.tasks.count_week(user_id, week.start, week.end)
         return WeeklyStats(week, counts)

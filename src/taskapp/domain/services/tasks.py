@@ -110,14 +110,14 @@ class TaskService:
         return task
 
     async def get(self, user_id: UUID, task_id: UUID) -> Task:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             task = await uow.tasks.get(user_id, task_id)
         if task is None:
             raise TaskNotFound
         return task
 
     async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.tasks.list(user_id, query, page)
 
     async def update(
