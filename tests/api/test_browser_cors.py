@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,6 +22,7 @@ import pytest
 
 from tests.api.conftest import PASSWORD
 from tests.api.helpers import unique_email
+from tests.support.servers import running_servers
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PAGE_ORIGIN_PORT = 3000
@@ -62,44 +59,17 @@ PAGE = """<!doctype html>
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def api_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
     environment = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "TASKAPP_DATA_DIR": str(tmp_path),
         "JWT_SECRET": "browser-test-secret-" + "z" * 40,
         "CORS_ORIGINS": f"http://localhost:{PAGE_ORIGIN_PORT}",
         "LOG_LEVEL": "WARNING",
     }
-    command = [sys.executable, "-m", "taskapp.entrypoints.cli", "serve", "--port", str(port)]
-    process = subprocess.Popen(command, env=environment, cwd=tmp_path)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while not _ready(url):
-            if time.monotonic() > deadline or process.poll() is not None:
-                pytest.fail("the API server did not start")
-            time.sleep(0.2)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _ready(url: str) -> bool:
-    try:
-        return httpx.get(f"{url}/health/ready", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
+    with running_servers(1, tmp_path, environment) as urls:
+        yield urls[0]
 
 
 @pytest.fixture

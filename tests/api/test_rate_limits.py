@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from taskapp.bootstrap import build_container
 from taskapp.entrypoints.http.app import create_app
 from tests.api.conftest import PASSWORD, fast_hasher, make_settings, serve
 from tests.api.helpers import assert_error, unique_email
+from tests.support.servers import running_servers
 
 
 @pytest.fixture
@@ -81,19 +78,10 @@ async def test_disabled_limits_never_answer_429(database_url: str, tmp_path: Pat
         await container.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
     """Two real server processes on one database, each with the same small limit."""
-    ports = [_free_port(), _free_port()]
     environment = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "TASKAPP_DATA_DIR": str(tmp_path),
         "JWT_SECRET": "shared-secret-" + "y" * 40,
@@ -102,42 +90,10 @@ def two_servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
         "RATE_LIMIT_WINDOW_SECONDS": "3600",
         "RATE_LIMIT_PER_ADDRESS": "1000",
         "LOG_LEVEL": "WARNING",
+        "ACCESS_LOG": "false",
     }
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "taskapp.entrypoints.cli",
-                "serve",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            env=environment,
-            cwd=tmp_path,
-        )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        deadline = time.monotonic() + 30
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("the servers did not become ready")
-                time.sleep(0.2)
+    with running_servers(2, tmp_path, environment) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=20)
 
 
 @pytest.mark.slow

@@ -7,9 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,23 +17,17 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.servers import running_servers
+
 PASSWORD = "correct horse battery staple"
 DURATION = float(os.environ.get("TASKAPP_MIXED_WORKLOAD_SECONDS", "60"))
 CLIENTS = 16
 USERS = 6
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
     environment = {
-        **os.environ,
         "DATABASE_URL": database_url,
         "TASKAPP_DATA_DIR": str(tmp_path),
         "JWT_SECRET": "mixed-workload-secret-" + "w" * 40,
@@ -44,34 +35,8 @@ def servers(database_url: str, tmp_path: Path) -> Iterator[list[str]]:
         "LOG_LEVEL": "WARNING",
         "ACCESS_LOG": "false",
     }
-    ports = [_free_port(), _free_port()]
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "taskapp.entrypoints.cli", "serve", "--port", str(port)],
-            env=environment,
-            cwd=tmp_path,
-        )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        deadline = time.monotonic() + 60
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(f"{url}/health/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail("servers did not start")
-                time.sleep(0.2)
+    with running_servers(2, tmp_path, environment) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
 
 
 async def _sign_in(client: httpx.AsyncClient, url: str, n: int) -> dict[str, str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,20 +16,15 @@ import asyncpg
 import httpx
 import pytest
 
+from tests.support.servers import free_port, is_ready
+
 PASSWORD = "correct horse battery staple"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Server:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         environment.update(TASKAPP_DATA_DIR=str(data_dir), LOG_LEVEL="WARNING")
@@ -44,17 +38,11 @@ class Server:
         ]
         self.process = subprocess.Popen(command, env=environment, cwd=data_dir)
         deadline = time.monotonic() + 90
-        while not self._ready():
+        while not is_ready(self.url):
             if time.monotonic() > deadline or self.process.poll() is not None:
                 self.process.kill()
                 pytest.fail("taskapp serve did not become ready")
             time.sleep(0.3)
-
-    def _ready(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/health/ready", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
 
     def stop(self) -> int:
         self.process.send_signal(signal.SIGTERM)

@@ -23,6 +23,18 @@ def _timestamp(name: str, *, nullable: bool = False) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
+def _owner(*, primary_key: bool = False, unique: bool = False) -> sa.Column[object]:
+    """The owning user: rows go when their user goes."""
+    return sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        primary_key=primary_key,
+        unique=unique,
+    )
+
+
 users = sa.Table(
     "users",
     metadata,
@@ -44,12 +56,7 @@ refresh_tokens = sa.Table(
     "refresh_tokens",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column(
-        "user_id",
-        UUID(as_uuid=True),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _owner(),
     sa.Column("family_id", UUID(as_uuid=True), nullable=False),
     sa.Column("token_hash", sa.Text, nullable=False, unique=True),
     _timestamp("created_at"),
@@ -75,12 +82,7 @@ tasks = sa.Table(
     "tasks",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column(
-        "user_id",
-        UUID(as_uuid=True),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _owner(),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("is_completed", sa.Boolean, nullable=False),
@@ -152,12 +154,7 @@ task_history = sa.Table(
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
-    sa.Column(
-        "user_id",
-        UUID(as_uuid=True),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owner(primary_key=True),
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("fingerprint", sa.Text, nullable=False),
     sa.Column("task", JSONB, nullable=True),  # the created task as first answered; null = running
@@ -171,12 +168,7 @@ idempotency_keys = sa.Table(
 history_counts = sa.Table(
     "history_counts",
     metadata,
-    sa.Column(
-        "user_id",
-        UUID(as_uuid=True),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owner(primary_key=True),
     *(
         sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
         for name in ("total", "created", "updated", "completed", "reopened", "deleted")
@@ -186,12 +178,7 @@ history_counts = sa.Table(
 task_counts = sa.Table(
     "task_counts",
     metadata,
-    sa.Column(
-        "user_id",
-        UUID(as_uuid=True),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _owner(primary_key=True),
     sa.Column("open", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("completed", sa.BigInteger, nullable=False, server_default="0"),
 )
@@ -200,12 +187,7 @@ downloads = sa.Table(
     "downloads",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column(
-        "user_id",
-        UUID(as_uuid=True),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _owner(),
     sa.Column("format", sa.Text, nullable=False),
     sa.Column("item_count", sa.Integer, nullable=False),
     _timestamp("created_at"),
@@ -218,13 +200,7 @@ reviews = sa.Table(
     "reviews",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column(
-        "user_id",
-        UUID(as_uuid=True),
-        sa.ForeignKey("users.id", ondelete="CASCADE"),
-        nullable=False,
-        unique=True,
-    ),
+    _owner(unique=True),
     sa.Column("rating", sa.SmallInteger, nullable=False),
     sa.Column("comment", sa.Text, nullable=True),
     _timestamp("created_at"),

@@ -1,7 +1,12 @@
-"""Dependency injection: what handlers may ask for by name, and where it comes from."""
+"""Dependency injection: what handlers may ask for by name, and where it comes from.
+
+Every service comes from the container the app was built with (the composition root);
+handlers name what they need with the aliases below.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeAlias
 from uuid import UUID
 
@@ -9,7 +14,6 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from taskapp.domain.ports import Clock as ClockPort
 from taskapp.domain.ports import TokenService
 from taskapp.domain.services.accounts import AccountService
 from taskapp.domain.services.exports import ExportService
@@ -25,44 +29,16 @@ History: TypeAlias = NamedDependency[HistoryService]
 Stats: TypeAlias = NamedDependency[StatsService]
 Exports: TypeAlias = NamedDependency[ExportService]
 Reviews: TypeAlias = NamedDependency[ReviewService]
-Clock: TypeAlias = NamedDependency[Any]
+Clock: TypeAlias = NamedDependency[Any]  # the Clock port (a Protocol Litestar cannot check)
 # Declaring `user_id: CurrentUserId` is what makes a handler require a bearer token.
 CurrentUserId: TypeAlias = NamedDependency[UUID]
 
 
-def _accounts(state: State) -> AccountService:
-    service: AccountService = state.container.accounts
-    return service
+def _from_container(name: str) -> Callable[[State], Any]:
+    def provide(state: State) -> Any:
+        return getattr(state.container, name)
 
-
-def _tasks(state: State) -> TaskService:
-    service: TaskService = state.container.tasks
-    return service
-
-
-def _history(state: State) -> HistoryService:
-    service: HistoryService = state.container.history
-    return service
-
-
-def _stats(state: State) -> StatsService:
-    service: StatsService = state.container.stats
-    return service
-
-
-def _exports(state: State) -> ExportService:
-    service: ExportService = state.container.exports
-    return service
-
-
-def _reviews(state: State) -> ReviewService:
-    service: ReviewService = state.container.reviews
-    return service
-
-
-def _clock(state: State) -> ClockPort:
-    clock: ClockPort = state.container.clock
-    return clock
+    return provide
 
 
 def _user_id(request: Request[Any, Any, Any], state: State) -> UUID:
@@ -71,12 +47,9 @@ def _user_id(request: Request[Any, Any, Any], state: State) -> UUID:
 
 
 PROVIDERS = {
-    "accounts": Provide(_accounts, sync_to_thread=False),
-    "tasks": Provide(_tasks, sync_to_thread=False),
-    "history": Provide(_history, sync_to_thread=False),
-    "stats": Provide(_stats, sync_to_thread=False),
-    "exports": Provide(_exports, sync_to_thread=False),
-    "reviews": Provide(_reviews, sync_to_thread=False),
-    "clock": Provide(_clock, sync_to_thread=False),
+    **{
+        name: Provide(_from_container(name), sync_to_thread=False)
+        for name in ("accounts", "tasks", "history", "stats", "exports", "reviews", "clock")
+    },
     "user_id": Provide(_user_id, sync_to_thread=False),
 }
