@@ -50,7 +50,7 @@ class Settings:
     db_statement_timeout_seconds: float = 15.0
     db_statement_cache: bool = True
     max_request_body_bytes: int = 64 * 1024
-    password_hash_concurrency: int = 4
+    password_hash_concurrency: int = 2
     rate_limit_enabled: bool = True
     rate_limit_window_seconds: int = 60
     rate_limit_per_address: int = 30
