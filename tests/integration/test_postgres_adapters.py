@@ -267,7 +267,7 @@ async def test_counters_agree_with_the_rows(
         ).scalar_one()
         tasks = (
             await connection.execute(
-                sa.text("SELECT open, completed FROM task_counts WHERE user_id = :u"),
+                sa.text("SELECT sum(open), sum(completed) FROM task_counts WHERE user_id = :u"),
                 {"u": user.id},
             )
         ).one()

@@ -179,6 +179,9 @@ task_counts = sa.Table(
     "task_counts",
     metadata,
     _owner(primary_key=True),
+    # Each connection counts into its own shard (pg_backend_pid() % 16), so one user's
+    # concurrent writes do not queue on a single row; readers sum the shards.
+    sa.Column("shard", sa.SmallInteger, primary_key=True, server_default="0"),
     sa.Column("open", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("completed", sa.BigInteger, nullable=False, server_default="0"),
 )

@@ -142,7 +142,7 @@ class PostgresTaskRepository:
             )
 
         def total(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
-            counter = sa.select(column).where(task_counts.c.user_id == user_id)
+            counter = sa.select(sa.func.sum(column)).where(task_counts.c.user_id == user_id)
             return sa.func.coalesce(counter.scalar_subquery(), 0)
 
         row = (
