@@ -43,8 +43,8 @@ class Settings:
     jwt_audience: str = "taskapp-api"
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    db_pool_size: int = 20
+    db_max_overflow: int = 0
     db_pool_timeout_seconds: float = 5.0
     db_connect_timeout_seconds: float = 5.0
     db_statement_timeout_seconds: float = 15.0

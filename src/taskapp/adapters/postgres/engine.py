@@ -12,8 +12,8 @@ _ACCEPTED_SCHEMES = ("postgres", "postgresql", "postgresql+asyncpg")
 
 @dataclass(frozen=True, slots=True)
 class PoolSettings:
-    pool_size: int = 10
-    max_overflow: int = 10
+    pool_size: int = 20
+    max_overflow: int = 0
     pool_timeout_seconds: float = 5.0
     connect_timeout_seconds: float = 5.0
     statement_timeout_seconds: float = 15.0
