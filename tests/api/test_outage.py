@@ -60,9 +60,9 @@ async def test_outage_gives_fast_503s_and_the_service_recovers(
     client: httpx.AsyncClient, proxy: TcpProxy
 ) -> None:
     me = await signed_in(client)
-    assert (
-        await client.post("/api/v1/tasks", json={"title": "before"}, headers=me)
-    ).status_code == 201
+    created = await client.post("/api/v1/tasks", json={"title": "before"}, headers=me)
+    assert created.status_code == 201
+    one = f"/api/v1/tasks/{created.json()['data']['id']}"
 
     proxy.cut()
     for _ in range(3):
@@ -73,6 +73,7 @@ async def test_outage_gives_fast_503s_and_the_service_recovers(
         assert int(response.headers["retry-after"]) >= 1
     write = await client.post("/api/v1/tasks", json={"title": "during"}, headers=me)
     assert_error(write, 503, "SERVICE_UNAVAILABLE")
+    assert_error(await client.get(one, headers=me), 503, "SERVICE_UNAVAILABLE")
     ready = await client.get("/health/ready")
     assert ready.status_code == 503
     assert (await client.get("/health/live")).status_code == 200
@@ -86,3 +87,4 @@ async def test_outage_gives_fast_503s_and_the_service_recovers(
     assert response.status_code == 200, response.text
     assert [t["title"] for t in response.json()["data"]["items"]] == ["before"]
     assert (await client.get("/health/ready")).status_code == 200
+    assert (await client.get(one, headers=me)).status_code == 200

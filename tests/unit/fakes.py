@@ -31,3 +31,6 @@ class PlainHasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return password_hash in self.outdated
+
+    def has_capacity(self) -> bool:
+        return True

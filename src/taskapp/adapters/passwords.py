@@ -56,6 +56,9 @@ class Argon2PasswordHasher:
         except InvalidHashError:
             return True
 
+    def has_capacity(self) -> bool:
+        return self._in_flight < self._max_in_flight
+
     def _verify_sync(self, password_hash: str, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash, password)
@@ -63,7 +66,7 @@ class Argon2PasswordHasher:
             return False
 
     async def _run(self, function: Callable[..., _T], *args: str) -> _T:
-        if self._in_flight >= self._max_in_flight:
+        if not self.has_capacity():
             raise ServiceUnavailable("Too many sign-in attempts are being processed", 1)
         self._in_flight += 1
         try:

@@ -46,6 +46,10 @@ class PasswordHasher(Protocol):
 
     def needs_rehash(self, password_hash: str) -> bool: ...
 
+    def has_capacity(self) -> bool:
+        """False while so many hashes are queued that a new one would be refused."""
+        ...
+
 
 class TokenService(Protocol):
     def issue_access_token(self, user_id: UUID, now: datetime) -> AccessToken: ...

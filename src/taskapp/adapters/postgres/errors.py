@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import asyncpg
 from sqlalchemy import exc as sa_exc
 
 from taskapp.domain.errors import DomainError, ServiceUnavailable, ValidationFailed
@@ -65,5 +66,8 @@ def translate(
     if isinstance(error, sa_exc.InterfaceError | sa_exc.OperationalError):
         return ServiceUnavailable()
     if isinstance(error, OSError | TimeoutError | ConnectionError):
+        return ServiceUnavailable()
+    # Raised by the driver itself on the paths that use it directly.
+    if isinstance(error, asyncpg.exceptions.InterfaceError | asyncpg.PostgresConnectionError):
         return ServiceUnavailable()
     return error

@@ -47,6 +47,24 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+_GET_TASK = (
+    "SELECT id, user_id, title, description, is_completed, completed_at, created_at,"
+    " updated_at, version FROM tasks WHERE id = $1 AND user_id = $2"
+)
+
+
+class _Record:
+    """Attribute access over an asyncpg record, as SQLAlchemy rows offer."""
+
+    __slots__ = ("_record",)
+
+    def __init__(self, record: Any) -> None:
+        self._record = record
+
+    def __getattr__(self, name: str) -> Any:
+        return self._record[name]
+
+
 LISTING_ORDER = (tasks.c.is_completed.asc(), tasks.c.created_at.desc(), tasks.c.id.desc())
 
 
@@ -75,6 +93,14 @@ class PostgresTaskRepository:
         return sa.select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
 
     async def get(self, user_id: UUID, task_id: UUID) -> Task | None:
+        if not self._connection.in_transaction():
+            # The hottest read: straight to the driver (its prepared statement cache), past
+            # SQLAlchemy's statement and result layers. Only outside a transaction, since
+            # SQLAlchemy begins transactions lazily on its own first statement.
+            driver = (await self._connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            record = await driver.fetchrow(_GET_TASK, task_id, user_id)
+            return None if record is None else to_task(_Record(record))
         row = (await self._connection.execute(self._one(user_id, task_id))).first()
         return None if row is None else to_task(row)
 

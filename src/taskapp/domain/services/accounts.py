@@ -10,6 +10,7 @@ from uuid import UUID
 from taskapp.domain.errors import (
     InvalidCredentials,
     RateLimited,
+    ServiceUnavailable,
     TokenReused,
     Unauthorized,
 )
@@ -84,6 +85,8 @@ class AccountService:
         return user
 
     async def login(self, email: str, password: str, client_address: str) -> TokenPair:
+        if not self._hasher.has_capacity():  # a flood is refused before any database work
+            raise ServiceUnavailable("Too many sign-in attempts are being processed", 1)
         await self._check_rate_limits("login", client_address, email)
         user = None
         if _could_be_registered(email):
