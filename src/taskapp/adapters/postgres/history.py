@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from taskapp.adapters.postgres.tables import history_counts, task_history
 from taskapp.domain.model import ActionType, FieldChange, HistoryEntry, Page, PageRequest
 
+_INSERT = task_history.insert()  # built once (see tasks.py)
+
 
 def changes_to_json(changes: dict[str, FieldChange] | None) -> dict[str, Any] | None:
     if changes is None:
@@ -44,16 +46,17 @@ class PostgresHistoryLog:
 
     async def append(self, entry: HistoryEntry) -> None:
         await self._connection.execute(
-            task_history.insert().values(
-                id=entry.id,
-                user_id=entry.user_id,
-                task_id=entry.task_id,
-                task_title=entry.task_title,
-                action_type=entry.action_type.value,
-                description=entry.description,
-                changes=changes_to_json(entry.changes),
-                created_at=entry.timestamp,
-            )
+            _INSERT,
+            {
+                "id": entry.id,
+                "user_id": entry.user_id,
+                "task_id": entry.task_id,
+                "task_title": entry.task_title,
+                "action_type": entry.action_type.value,
+                "description": entry.description,
+                "changes": changes_to_json(entry.changes),
+                "created_at": entry.timestamp,
+            },
         )
 
     async def list(

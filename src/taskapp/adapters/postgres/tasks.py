@@ -65,6 +65,31 @@ class _Record:
         return self._record[name]
 
 
+# The hot statements are built once: SQLAlchemy then skips construction and cache-key work
+# on every call (they were a third of a toggle's CPU time).
+_MINE = sa.and_(tasks.c.id == sa.bindparam("task_id"), tasks.c.user_id == sa.bindparam("owner"))
+_SELECT_ONE = sa.select(tasks).where(_MINE)
+_SELECT_ONE_FOR_UPDATE = _SELECT_ONE.with_for_update()
+_INSERT = tasks.insert()
+_UPDATE = (
+    tasks.update()
+    .where(_MINE)
+    .values(
+        {
+            column: sa.bindparam(column)
+            for column in (
+                "title",
+                "description",
+                "is_completed",
+                "completed_at",
+                "updated_at",
+                "version",
+            )
+        }
+    )
+)
+_DELETE = tasks.delete().where(_MINE)
+
 LISTING_ORDER = (tasks.c.is_completed.asc(), tasks.c.created_at.desc(), tasks.c.id.desc())
 
 
@@ -89,9 +114,6 @@ class PostgresTaskRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    def _one(self, user_id: UUID, task_id: UUID) -> sa.Select[Any]:
-        return sa.select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-
     async def get(self, user_id: UUID, task_id: UUID) -> Task | None:
         if not self._connection.in_transaction():
             # The hottest read: straight to the driver (its prepared statement cache), past
@@ -101,12 +123,13 @@ class PostgresTaskRepository:
             assert driver is not None
             record = await driver.fetchrow(_GET_TASK, task_id, user_id)
             return None if record is None else to_task(_Record(record))
-        row = (await self._connection.execute(self._one(user_id, task_id))).first()
+        keys = {"task_id": task_id, "owner": user_id}
+        row = (await self._connection.execute(_SELECT_ONE, keys)).first()
         return None if row is None else to_task(row)
 
     async def get_for_update(self, user_id: UUID, task_id: UUID) -> Task | None:
-        statement = self._one(user_id, task_id).with_for_update()
-        row = (await self._connection.execute(statement)).first()
+        keys = {"task_id": task_id, "owner": user_id}
+        row = (await self._connection.execute(_SELECT_ONE_FOR_UPDATE, keys)).first()
         return None if row is None else to_task(row)
 
     async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
@@ -130,21 +153,15 @@ class PostgresTaskRepository:
         return Page([to_task(row) for row in rows], total, page.offset, page.limit)
 
     async def add(self, task: Task) -> None:
-        await self._connection.execute(tasks.insert().values(**task_values(task)))
+        await self._connection.execute(_INSERT, task_values(task))
 
     async def update(self, task: Task) -> None:
-        values = task_values(task)
-        del values["id"], values["user_id"], values["created_at"]
         await self._connection.execute(
-            tasks.update()
-            .where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
-            .values(**values)
+            _UPDATE, {**task_values(task), "task_id": task.id, "owner": task.user_id}
         )
 
     async def delete(self, task: Task) -> None:
-        await self._connection.execute(
-            tasks.delete().where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
-        )
+        await self._connection.execute(_DELETE, {"task_id": task.id, "owner": task.user_id})
 
     async def batch_after(
         self, user_id: UUID, query: TaskQuery, after: Task | None, limit: int
