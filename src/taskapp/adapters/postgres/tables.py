@@ -125,6 +125,8 @@ tasks = sa.Table(
 task_history = sa.Table(
     "task_history",
     metadata,
+    # The key leads with the user: a user's newest entries are one short index range.
+    sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id"), primary_key=True),
     # Assigned by a trigger after it locks the user's counter row: within one user, `seq`
     # order is commit order, so anchored pages never miss a late-committing entry.
     sa.Column(
@@ -135,7 +137,6 @@ task_history = sa.Table(
         server_default=sa.text("nextval('task_history_seq')"),
     ),
     sa.Column("id", UUID(as_uuid=True), nullable=False, unique=True),
-    sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id"), nullable=False),
     sa.Column("task_id", UUID(as_uuid=True), nullable=False),
     sa.Column("task_title", sa.Text, nullable=False),
     sa.Column("action_type", sa.Text, nullable=False),
@@ -146,7 +147,6 @@ task_history = sa.Table(
         "action_type IN ('CREATED', 'UPDATED', 'COMPLETED', 'REOPENED', 'DELETED')",
         name="action_type_known",
     ),
-    sa.Index("ix_task_history_user_recent", "user_id", sa.text("seq DESC")),
     sa.Index("ix_task_history_user_task", "user_id", "task_id", sa.text("seq DESC")),
     sa.Index("ix_task_history_user_action", "user_id", "action_type", sa.text("seq DESC")),
 )

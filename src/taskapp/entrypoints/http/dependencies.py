@@ -34,22 +34,40 @@ Clock: TypeAlias = NamedDependency[Any]  # the Clock port (a Protocol Litestar c
 CurrentUserId: TypeAlias = NamedDependency[UUID]
 
 
-def _from_container(name: str) -> Callable[[State], Any]:
-    def provide(state: State) -> Any:
-        return getattr(state.container, name)
+def _container(state: State) -> Any:
+    return state.container
+
+
+def _user_id(request: Request[Any, Any, Any], container: NamedDependency[Any]) -> UUID:
+    tokens: TokenService = container.tokens
+    return authenticate(request, tokens)
+
+
+def _public(name: str) -> Callable[..., Any]:
+    def provide(container: NamedDependency[Any]) -> Any:
+        return getattr(container, name)
 
     return provide
 
 
-def _user_id(request: Request[Any, Any, Any], state: State) -> UUID:
-    tokens: TokenService = state.container.tokens
-    return authenticate(request, tokens)
+def _signed_in(name: str) -> Callable[..., Any]:
+    """A service only signed-in handlers use: it depends on `user_id`, so Litestar resolves
+    container → user → service one after another, inline. (Independent dependencies are
+    resolved concurrently in an anyio task group, which cost more than the work itself.)"""
+
+    def provide(container: NamedDependency[Any], user_id: NamedDependency[UUID]) -> Any:
+        del user_id
+        return getattr(container, name)
+
+    return provide
 
 
 PROVIDERS = {
-    **{
-        name: Provide(_from_container(name), sync_to_thread=False)
-        for name in ("accounts", "tasks", "history", "stats", "exports", "reviews", "clock")
-    },
+    "container": Provide(_container, sync_to_thread=False),
     "user_id": Provide(_user_id, sync_to_thread=False),
+    "accounts": Provide(_public("accounts"), sync_to_thread=False),
+    **{
+        name: Provide(_signed_in(name), sync_to_thread=False)
+        for name in ("tasks", "history", "stats", "exports", "reviews", "clock")
+    },
 }

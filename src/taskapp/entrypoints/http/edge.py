@@ -6,9 +6,9 @@ It wraps the whole Litestar app, so 404s, 405s and CORS answers get the same tre
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
-import uuid
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,7 +48,7 @@ class EdgeMiddleware:
             return
         started = time.perf_counter()
         method: str = scope["method"]  # type: ignore[typeddict-item]
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or f"{random.getrandbits(128):032x}"
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         is_api = scope["path"].startswith("/api/")

@@ -53,8 +53,11 @@ class PageOut(msgspec.Struct, Generic[T]):
 _accepted: dict[int, frozenset[str]] = {}
 
 
-def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> None:
-    """A query parameter the route does not declare is a client mistake: 422, not ignored."""
+async def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> None:
+    """A query parameter the route does not declare is a client mistake: 422, not ignored.
+
+    `async` on purpose: Litestar runs a sync before_request hook in a worker thread.
+    """
     if not request.scope.get("query_string"):
         return
     handler = request.route_handler
