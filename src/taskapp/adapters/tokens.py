@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -19,6 +20,7 @@ _ALGORITHM = "HS256"
 _ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 _REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "iss", "aud", "jti", "typ"]
 _LEEWAY = timedelta(seconds=10)
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 class JwtTokenService:
@@ -33,6 +35,9 @@ class JwtTokenService:
         if len(secret.encode()) < 32:
             raise ValueError("the JWT secret must be at least 32 bytes")
         self._clock = clock or SystemClock()
+        # Tokens that passed the signature and claim checks, most recent last. Bounded; a
+        # tampered token never verifies, so it never gets in.
+        self._verified: OrderedDict[str, tuple[UUID, float, float]] = OrderedDict()
         self._secret = secret
         self._issuer = issuer
         self._audience = audience
@@ -53,6 +58,26 @@ class JwtTokenService:
         return AccessToken(token, int(self._access_ttl.total_seconds()))
 
     def verify_access_token(self, token: str) -> UUID:
+        cached = self._verified.get(token)
+        if cached is not None:  # signature and claims checked before; time is checked now
+            user_id, not_before, expires = cached
+            self._check_time(not_before, expires)
+            self._verified.move_to_end(token)
+            return user_id
+        user_id, not_before, expires = self._verify_signature_and_claims(token)
+        self._check_time(not_before, expires)
+        self._verified[token] = (user_id, not_before, expires)
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return user_id
+
+    def _check_time(self, not_before: float, expires: float) -> None:
+        now = self._clock.now().timestamp()
+        leeway = _LEEWAY.total_seconds()
+        if not not_before - leeway <= now < expires + leeway:
+            raise Unauthorized("The access token is expired or not yet valid")
+
+    def _verify_signature_and_claims(self, token: str) -> tuple[UUID, float, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -60,7 +85,8 @@ class JwtTokenService:
                 algorithms=[_ALGORITHM],
                 audience=self._audience,
                 issuer=self._issuer,
-                # Time claims are checked below against our Clock, not the process clock.
+                # Time claims are checked against our Clock (see _check_time), not the
+                # process clock.
                 options={
                     "require": _REQUIRED_CLAIMS,
                     "verify_exp": False,
@@ -68,13 +94,9 @@ class JwtTokenService:
                     "verify_iat": False,
                 },
             )
-            now = self._clock.now().timestamp()
-            leeway = _LEEWAY.total_seconds()
-            if not float(claims["nbf"]) - leeway <= now < float(claims["exp"]) + leeway:
-                raise Unauthorized("The access token is expired or not yet valid")
             if claims["typ"] != _ACCESS_TOKEN_TYPE:
                 raise Unauthorized("The token is not an access token")
-            return UUID(claims["sub"])
+            return UUID(claims["sub"]), float(claims["nbf"]), float(claims["exp"])
         except (jwt.PyJWTError, ValueError, TypeError, AttributeError) as error:
             raise Unauthorized("The access token is invalid or expired") from error
 
