@@ -1,1 +1,1 @@
-"""The load benchmark (see bench/README)."""
+"""The load benchmark: `python -m bench` (or `make bench`); see docs/performance.md."""

@@ -1,0 +1,89 @@
+"""`python -m bench` (`make bench`): measure taskapp the way users feel it.
+
+Uses DATABASE_URL's server when set (a fresh `taskapp_bench` database, dropped at the end),
+else an embedded PostgreSQL in a temporary directory. Needs wrk on PATH.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.console import say
+from bench.database import DatabaseInUse
+from bench.run import RESULTS, Options, run
+from bench.scenarios import BY_KEY, SCENARIOS
+from bench.seed import HISTORY_ROWS, Sizes
+from bench.signals import interrupt_on_sigterm
+from bench.tools import MissingTool
+
+
+def _keys(text: str) -> list[str]:
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    unknown = [key for key in keys if key not in BY_KEY]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(BY_KEY)}"
+        )
+    return keys
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add = parser.add_argument
+    add("--workers", type=int, default=1, help="server worker processes (default 1)")
+    add("--duration", type=int, default=15, help="measured seconds per scenario (default 15)")
+    add("--warmup", type=int, default=3, help="warm-up seconds per scenario (default 3)")
+    add("--quick", action="store_true", help="smoke run: 1 s warm-up, 3 s per scenario")
+    add("--threads", type=int, default=1, help="wrk threads per wrk process (default 1)")
+    add("--port", type=int, help="server port (default: a free one)")
+    add("--only", type=_keys, help=f"comma-separated scenarios: {', '.join(BY_KEY)}")
+    add("--profile", type=_keys, default=[], help="py-spy these scenarios (needs py-spy)")
+    add("--ceiling-seconds", type=int, help="asyncpg ceiling duration (default 5; 0 skips)")
+    add("--no-export", action="store_true", help="skip the export-memory measurement")
+    add("--history-rows", type=int, default=HISTORY_ROWS, help="default 1,000,000")
+    add("--database-name", default="taskapp_bench", help="database to (re)create")
+    add("--output", type=Path, default=RESULTS / "latest.json", help="the JSON results file")
+    return parser
+
+
+def options_from(argv: Sequence[str] | None) -> Options:
+    args = _parser().parse_args(argv)
+    quick = args.quick
+    return Options(
+        scenarios=tuple(BY_KEY[k] for k in args.only) if args.only else SCENARIOS,
+        workers=args.workers,
+        duration=3 if quick else args.duration,
+        warmup=1 if quick else args.warmup,
+        ceiling_seconds=args.ceiling_seconds
+        if args.ceiling_seconds is not None
+        else (2 if quick else 5),
+        threads=args.threads,
+        port=args.port,
+        profile=frozenset(args.profile),
+        export=not args.no_export,
+        sizes=Sizes(history_rows=args.history_rows),
+        database_name=args.database_name,
+        output=args.output,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = options_from(argv)
+    interrupt_on_sigterm()
+    try:
+        run(options)
+    except (MissingTool, DatabaseInUse) as error:
+        print(f"bench: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        say("interrupted; cleaned up")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The seeding SQL: set-based INSERT ... SELECT FROM generate_series, one chunk at a time.
+
+$1 is the user, rows $2..$3 of $4 are inserted. The counter triggers stay on, so whatever
+the counters' schema, they stay exact.
+"""
+
+# Tasks created over the past year, row 1 the oldest; every second one completed an hour
+# after its creation (never in the future). The check constraints hold by design.
+INSERT_TASKS = """
+INSERT INTO tasks (id, user_id, title, description, is_completed, completed_at,
+                   created_at, updated_at, version)
+SELECT gen_random_uuid(), $1::uuid, 'Benchmark task ' || g,
+       CASE WHEN g % 3 = 0 THEN 'Seeded description for task ' || g END,
+       g % 2 = 0,
+       CASE WHEN g % 2 = 0 THEN LEAST(now(), t.created + interval '1 hour') END,
+       t.created, t.created, 1 + g % 3
+FROM generate_series($2::int, $3::int) AS g,
+     LATERAL (SELECT now() - interval '365 days' * ($4::int - g) / $4::int AS created) AS t
+"""
+
+# One entry per second up to now, over 1,000 task ids; every fifth one an UPDATED with changes.
+INSERT_HISTORY = """
+INSERT INTO task_history (id, user_id, task_id, task_title, action_type, description,
+                          changes, created_at)
+SELECT gen_random_uuid(), $1::uuid, md5($1::uuid::text || g % 1000)::uuid,
+       'Benchmark task ' || g % 1000,
+       (ARRAY['CREATED', 'UPDATED', 'COMPLETED', 'REOPENED', 'DELETED'])[1 + g % 5],
+       'Seeded history entry ' || g,
+       CASE WHEN g % 5 = 1
+            THEN jsonb_build_object('title', jsonb_build_object('from', 'old', 'to', 'new'))
+       END,
+       now() - ($4::int - g) * interval '1 second'
+FROM generate_series($2::int, $3::int) AS g
+"""
+
+# A crowd of users sharing one real Argon2 hash (copied from a registered account).
+INSERT_CROWD_USERS = """
+INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
+SELECT gen_random_uuid(), 'bench-crowd-' || g || '-' || $2::text || '@example.com', NULL,
+       u.password_hash, now(), now()
+FROM users AS u, generate_series(1, $3::int) AS g
+WHERE u.id = $1::uuid
+RETURNING id, email
+"""
+
+# A few open tasks each.
+INSERT_CROWD_TASKS = """
+INSERT INTO tasks (id, user_id, title, description, is_completed, completed_at,
+                   created_at, updated_at, version)
+SELECT gen_random_uuid(), u, 'Crowd task ' || g, NULL, false, NULL,
+       now() - g * interval '1 minute', now() - g * interval '1 minute', 1
+FROM unnest($1::uuid[]) AS u, generate_series(1, $2::int) AS g
+RETURNING user_id, id
+"""
