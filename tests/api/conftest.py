@@ -16,6 +16,7 @@ from litestar import Litestar
 from taskapp.adapters.passwords import Argon2PasswordHasher
 from taskapp.bootstrap import Container, build_container
 from taskapp.config import Settings
+from taskapp.domain.ports import Clock
 from taskapp.entrypoints.http.app import create_app
 
 PASSWORD = "correct horse battery staple"
@@ -69,6 +70,19 @@ async def serve(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
+
+
+@asynccontextmanager
+async def serve_with(
+    settings: Settings, clock: Clock | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client for an app of its own: its own settings, container (and clock), closed after."""
+    container = build_container(settings, clock=clock, hasher=fast_hasher())
+    try:
+        async with serve(create_app(settings, container)) as client:
+            yield client
+    finally:
+        await container.close()
 
 
 @pytest.fixture

@@ -14,10 +14,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from taskapp.bootstrap import build_container
 from taskapp.config import Settings
-from taskapp.entrypoints.http.app import create_app
-from tests.api.conftest import fast_hasher, serve
+from tests.api.conftest import serve_with
 from tests.api.helpers import assert_error, signed_in
 from tests.support.tcp_proxy import TcpProxy
 
@@ -48,12 +46,8 @@ async def client(
         db_pool_timeout_seconds=1,
         db_statement_timeout_seconds=2,
     )
-    container = build_container(outage_settings, hasher=fast_hasher())
-    try:
-        async with serve(create_app(outage_settings, container)) as client:
-            yield client
-    finally:
-        await container.close()
+    async with serve_with(outage_settings) as client:
+        yield client
 
 
 async def test_outage_gives_fast_503s_and_the_service_recovers(

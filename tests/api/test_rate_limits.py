@@ -9,9 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from taskapp.bootstrap import build_container
-from taskapp.entrypoints.http.app import create_app
-from tests.api.conftest import PASSWORD, fast_hasher, make_settings, serve
+from tests.api.conftest import PASSWORD, make_settings, serve_with
 from tests.api.helpers import assert_error, unique_email
 from tests.support.servers import running_servers
 
@@ -25,12 +23,8 @@ async def limited(database_url: str, tmp_path: Path) -> AsyncIterator[httpx.Asyn
         rate_limit_per_email=2,
         rate_limit_window_seconds=3600,
     )
-    container = build_container(settings, hasher=fast_hasher())
-    try:
-        async with serve(create_app(settings, container)) as client:
-            yield client
-    finally:
-        await container.close()
+    async with serve_with(settings) as client:
+        yield client
 
 
 async def test_login_is_limited_per_email(limited: httpx.AsyncClient) -> None:
@@ -65,17 +59,13 @@ async def test_disabled_limits_never_answer_429(database_url: str, tmp_path: Pat
         rate_limit_per_address=1,
         rate_limit_per_email=1,
     )
-    container = build_container(settings, hasher=fast_hasher())
-    try:
-        async with serve(create_app(settings, container)) as client:
-            email = unique_email()
-            for _ in range(3):
-                response = await client.post(
-                    "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
-                )
-                assert response.status_code == 401
-    finally:
-        await container.close()
+    async with serve_with(settings) as client:
+        email = unique_email()
+        for _ in range(3):
+            response = await client.post(
+                "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
+            )
+            assert response.status_code == 401
 
 
 @pytest.fixture
@@ -128,18 +118,12 @@ async def test_redis_store_enforces_the_same_limits(database_url: str, tmp_path:
         rate_limit_window_seconds=3600,
         redis_url="redis://127.0.0.1:6379/15",
     )
-    container = build_container(settings, hasher=fast_hasher())
-    try:
-        async with serve(create_app(settings, container)) as client:
-            email = unique_email()
-            statuses = [
-                (
-                    await client.post(
-                        "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
-                    )
-                ).status_code
-                for _ in range(3)
-            ]
+    async with serve_with(settings) as client:
+        email = unique_email()
+        statuses = [
+            (
+                await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+            ).status_code
+            for _ in range(3)
+        ]
         assert statuses == [401, 401, 429]
-    finally:
-        await container.close()

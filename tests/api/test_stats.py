@@ -11,10 +11,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from taskapp.bootstrap import build_container
 from taskapp.config import Settings
-from taskapp.entrypoints.http.app import create_app
-from tests.api.conftest import fast_hasher, serve
+from tests.api.conftest import serve_with
 from tests.api.helpers import assert_error, signed_in
 from tests.unit.fakes import FixedClock
 
@@ -31,12 +29,8 @@ def clock() -> FixedClock:
 async def client(settings: Settings, clock: FixedClock) -> AsyncIterator[httpx.AsyncClient]:
     # The clock jumps across months in these tests: keep the access tokens valid meanwhile.
     settings = dataclasses.replace(settings, access_token_ttl_seconds=400 * 24 * 3600)
-    container = build_container(settings, clock=clock, hasher=fast_hasher())
-    try:
-        async with serve(create_app(settings, container)) as client:
-            yield client
-    finally:
-        await container.close()
+    async with serve_with(settings, clock) as client:
+        yield client
 
 
 async def sign_in(client: httpx.AsyncClient, clock: FixedClock) -> dict[str, str]:
