@@ -6,9 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 import taskapp
 from taskapp.adapters.postgres.engine import asyncpg_url
@@ -48,10 +46,3 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def print_current(database_url: str) -> None:
     command.current(alembic_config(database_url), verbose=False)
-
-
-async def current_revision(engine: AsyncEngine) -> str | None:
-    async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync: MigrationContext.configure(sync).get_current_revision()
-        )
