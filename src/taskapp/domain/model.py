@@ -51,6 +51,15 @@ def contains_unstorable_text(value: str) -> bool:
     return "\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)
 
 
+def checked_text(value: str, field: str, max_length: int) -> str:
+    """The rules every stored text shares: a length bound, and only storable characters."""
+    if len(value) > max_length:
+        raise ValidationFailed.of(field, f"must be at most {max_length} characters")
+    if contains_unstorable_text(value):
+        raise ValidationFailed.of(field, "must not contain NUL or invalid characters")
+    return value
+
+
 def normalize_email(raw: str, field: str = "email") -> str:
     email = raw.strip(TRIMMED)
     if not email:
@@ -84,13 +93,7 @@ def normalize_display_name(raw: str | None) -> str | None:
     name = raw.strip()
     if not name:
         return None
-    if len(name) > DISPLAY_NAME_MAX_LENGTH:
-        raise ValidationFailed.of(
-            "display_name", f"must be at most {DISPLAY_NAME_MAX_LENGTH} characters"
-        )
-    if contains_unstorable_text(name):
-        raise ValidationFailed.of("display_name", "must not contain NUL or invalid characters")
-    return name
+    return checked_text(name, "display_name", DISPLAY_NAME_MAX_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,24 +142,14 @@ def normalize_title(raw: str) -> str:
     title = raw.strip(TRIMMED)
     if not title:
         raise ValidationFailed.of("title", "must not be empty")
-    if len(title) > TITLE_MAX_LENGTH:
-        raise ValidationFailed.of("title", f"must be at most {TITLE_MAX_LENGTH} characters")
-    if contains_unstorable_text(title):
-        raise ValidationFailed.of("title", "must not contain NUL or invalid characters")
-    return title
+    return checked_text(title, "title", TITLE_MAX_LENGTH)
 
 
 def normalize_description(raw: str | None) -> str | None:
     """An empty description is no description: stored as null."""
     if raw is None or raw == "":
         return None
-    if len(raw) > DESCRIPTION_MAX_LENGTH:
-        raise ValidationFailed.of(
-            "description", f"must be at most {DESCRIPTION_MAX_LENGTH} characters"
-        )
-    if contains_unstorable_text(raw):
-        raise ValidationFailed.of("description", "must not contain NUL or invalid characters")
-    return raw
+    return checked_text(raw, "description", DESCRIPTION_MAX_LENGTH)
 
 
 class ActionType(StrEnum):
@@ -424,11 +417,7 @@ def check_rating(rating: int) -> int:
 def normalize_comment(raw: str | None) -> str | None:
     if raw is None or raw.strip() == "":
         return None
-    if len(raw) > COMMENT_MAX_LENGTH:
-        raise ValidationFailed.of("comment", f"must be at most {COMMENT_MAX_LENGTH} characters")
-    if contains_unstorable_text(raw):
-        raise ValidationFailed.of("comment", "must not contain NUL or invalid characters")
-    return raw
+    return checked_text(raw, "comment", COMMENT_MAX_LENGTH)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import KEEP, Keep, PageRequest, Task, TaskQuery, TaskStatus
-from taskapp.domain.services.tasks import Changed
 from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Tasks
 from taskapp.entrypoints.http.envelope import Envelope, ok
@@ -125,10 +124,6 @@ def _task_response(task: Task, popup: str | None) -> Response[Envelope[TaskOut]]
     return ok(TaskOut.of(task), popup=popup, headers={"ETag": etag(task)})
 
 
-def _changed_response(result: Changed, popup: str) -> Response[Envelope[TaskOut]]:
-    return _task_response(result.task, popup)
-
-
 class TaskController(Controller):
     path = "/tasks"
     tags = ["tasks"]
@@ -204,7 +199,7 @@ class TaskController(Controller):
     ) -> Response[Envelope[TaskOut]]:
         """Mark completed (idempotent)."""
         result = await tasks.complete(user_id, parse_id(task_id), expected_version(if_match))
-        return _changed_response(result, "TASK_COMPLETED")
+        return _task_response(result.task, "TASK_COMPLETED")
 
     @patch("/{task_id:str}/incomplete")
     async def reopen_task(
@@ -212,7 +207,7 @@ class TaskController(Controller):
     ) -> Response[Envelope[TaskOut]]:
         """Mark open again (idempotent)."""
         result = await tasks.reopen(user_id, parse_id(task_id), expected_version(if_match))
-        return _changed_response(result, "TASK_REOPENED")
+        return _task_response(result.task, "TASK_REOPENED")
 
     @patch("/{task_id:str}/toggle")
     async def toggle_task(
@@ -221,7 +216,7 @@ class TaskController(Controller):
         """Flip between open and completed."""
         result = await tasks.toggle(user_id, parse_id(task_id), expected_version(if_match))
         popup = "TASK_COMPLETED" if result.task.is_completed else "TASK_REOPENED"
-        return _changed_response(result, popup)
+        return _task_response(result.task, popup)
 
     @delete("/{task_id:str}", status_code=200)
     async def delete_task(
@@ -251,4 +246,4 @@ async def _update(
         description=description,
         expected_version=expected_version(if_match),
     )
-    return _changed_response(result, "TASK_UPDATED")
+    return _task_response(result.task, "TASK_UPDATED")
