@@ -30,20 +30,41 @@ def _keys(text: str) -> list[str]:
     return keys
 
 
+def _worker_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = ()
+    if not counts or any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"expected worker counts like 1 or 1,2, not {text!r}")
+    return counts
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
-    add("--workers", type=int, default=1, help="server worker processes (default 1)")
-    add("--duration", type=int, default=15, help="measured seconds per scenario (default 15)")
-    add("--warmup", type=int, default=3, help="warm-up seconds per scenario (default 3)")
-    add("--quick", action="store_true", help="smoke run: 1 s warm-up, 3 s per scenario")
+    add(
+        "--workers",
+        type=_worker_counts,
+        help="worker counts, one phase each, e.g. 1 or 1,2 (default 1,2; --quick: 1)",
+    )
+    add("--duration", type=int, default=8, help="measured seconds per round (default 8)")
+    add("--warmup", type=int, default=2, help="warm-up seconds per server (default 2)")
+    add("--rounds", type=int, default=2, help="rounds per server, interleaved (default 2)")
+    add("--no-reference", action="store_true", help="measure taskapp only")
+    add(
+        "--quick",
+        action="store_true",
+        help="smoke run: 1 s warm-up, 3 s rounds, 1 round, 1 worker",
+    )
     add("--threads", type=int, default=1, help="wrk threads per wrk process (default 1)")
     add("--port", type=int, help="server port (default: a free one)")
     add("--only", type=_keys, help=f"comma-separated scenarios: {', '.join(BY_KEY)}")
     add("--profile", type=_keys, default=[], help="py-spy these scenarios (needs py-spy)")
     add("--ceiling-seconds", type=int, help="asyncpg ceiling duration (default 5; 0 skips)")
     add("--no-export", action="store_true", help="skip the export-memory measurement")
+    add("--pool-fairness-seconds", type=float, help="per mode (default 3, --quick 2; 0 skips)")
     add("--history-rows", type=int, default=HISTORY_ROWS, help="default 1,000,000")
     add("--database-name", default="taskapp_bench", help="database to (re)create")
     add("--output", type=Path, default=RESULTS / "latest.json", help="the JSON results file")
@@ -55,9 +76,14 @@ def options_from(argv: Sequence[str] | None) -> Options:
     quick = args.quick
     return Options(
         scenarios=tuple(BY_KEY[k] for k in args.only) if args.only else SCENARIOS,
-        workers=args.workers,
+        workers=args.workers or ((1,) if quick else (1, 2)),
         duration=3 if quick else args.duration,
         warmup=1 if quick else args.warmup,
+        rounds=1 if quick else args.rounds,
+        reference=not args.no_reference,
+        pool_fairness_seconds=args.pool_fairness_seconds
+        if args.pool_fairness_seconds is not None
+        else (2 if quick else 3),
         ceiling_seconds=args.ceiling_seconds
         if args.ceiling_seconds is not None
         else (2 if quick else 5),

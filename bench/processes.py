@@ -114,3 +114,15 @@ def other_cpu_seconds(
             continue
         total += seconds - before.get(pid, (name, 0.0))[1]
     return total
+
+
+def maps_mention(pid: int, word: str) -> bool:
+    """Whether any process of the tree has a file whose path contains `word` mapped (a
+    native extension module, say)."""
+    for p in descendants(pid):
+        try:
+            if word in (_PROC / str(p) / "maps").read_text(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False

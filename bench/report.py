@@ -9,6 +9,7 @@ from typing import Any
 
 from bench.asyncpg_ceiling import CeilingResult
 from bench.export_memory import ExportMemory
+from bench.pool_fairness import FairnessResult, describe
 from bench.processes import ProcessMemory
 from bench.profiling import ProfileSummary
 from bench.scenarios import Scenario, Target
@@ -16,21 +17,67 @@ from bench.wrk import WrkResult
 
 RSS_TARGET_MB = 150
 EXPORT_GROWTH_TARGET_MB = 20
-HEADERS: tuple[str, ...] = ("scenario", "conns", "req/s", "p50 ms", "p99 ms", "non-2xx")
-HEADERS += ("sock err", "srv CPU%", "other CPU%", "target", "ok")
+# The issue's bar, against the no-layers reference measured in the same run.
+MIN_RATIO = 0.85
+MAX_P99_RATIO = 2.0
+HEADERS: tuple[str, ...] = ("scenario", "conns", "taskapp/s", "ref/s", "ratio")
+HEADERS += ("p99 ms", "ref p99", "p99 ratio", "errors", "ref err", "CPU%", "ref CPU%")
+HEADERS += ("other%", "ok")
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One server's figures for a scenario: the best of its rounds (highest req/s)."""
+
+    result: WrkResult
+    server_cpu_percent: float
+    other_cpu_percent: float  # processes other than servers, wrk, PostgreSQL: noise
+    rounds: tuple[float, ...] = ()  # req/s of every round, in order
+
+    @property
+    def errors(self) -> int:
+        return self.result.non_2xx + self.result.socket_error_count
 
 
 @dataclass(frozen=True, slots=True)
 class ScenarioOutcome:
     scenario: Scenario
-    result: WrkResult
-    server_cpu_percent: float
-    other_cpu_percent: float  # processes other than server, wrk, PostgreSQL: noise
+    taskapp: Measured
+    workers: int = 1
+    reference: Measured | None = None
     background: WrkResult | None = None
     profile: ProfileSummary | None = None
 
+    @property
+    def result(self) -> WrkResult:
+        return self.taskapp.result
+
+    @property
+    def ratio(self) -> float | None:
+        """taskapp req/s ÷ reference req/s."""
+        if self.reference is None or not self.reference.result.requests_per_second:
+            return None
+        return self.result.requests_per_second / self.reference.result.requests_per_second
+
+    @property
+    def p99_ratio(self) -> float | None:
+        """taskapp p99 ÷ reference p99 (lower is better)."""
+        if self.reference is None or not self.reference.result.p99_ms:
+            return None
+        return self.result.p99_ms / self.reference.result.p99_ms
+
+    def meets_comparison(self) -> bool | None:
+        """The issue's bar: >= 0.85 x the reference's req/s, p99 <= 2 x its p99, and no
+        errors at all at 256 connections. None without a reference."""
+        ratio, p99_ratio = self.ratio, self.p99_ratio
+        if ratio is None or p99_ratio is None:
+            return None
+        if self.scenario.target.zero_errors:
+            return self.taskapp.errors == 0
+        return ratio >= MIN_RATIO and p99_ratio <= MAX_P99_RATIO and self.taskapp.errors == 0
+
     def meets_target(self) -> bool | None:
-        """None when the scenario has no target."""
+        """The earlier absolute targets (req/s, p99 ms); None when the scenario has none."""
         target, result = self.scenario.target, self.result
         if target == Target():
             return None
@@ -48,6 +95,7 @@ class Report:
     ceiling: CeilingResult | None = None
     memory_after_load: list[ProcessMemory] = field(default_factory=list)
     exports: list[ExportMemory] = field(default_factory=list)
+    pool_fairness: FairnessResult | None = None
 
     @property
     def rss_after_load_mb(self) -> float:
@@ -64,20 +112,61 @@ def _wrk_json(result: WrkResult) -> dict[str, Any]:
     }
 
 
+def _measured_json(measured: Measured) -> dict[str, Any]:
+    return {
+        **_wrk_json(measured.result),
+        "errors": measured.errors,
+        "server_cpu_percent": round(measured.server_cpu_percent, 1),
+        "other_cpu_percent": round(measured.other_cpu_percent, 1),
+        "rounds_requests_per_second": [round(r, 1) for r in measured.rounds],
+    }
+
+
+def _rounded(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _comparison_json(o: ScenarioOutcome) -> dict[str, Any]:
+    reference = o.reference
+    return {
+        "workers": o.workers,
+        "key": o.scenario.key,
+        "label": o.scenario.label,
+        "connections": o.scenario.connections,
+        "taskapp_rps": round(o.result.requests_per_second, 1),
+        "reference_rps": None
+        if reference is None
+        else round(reference.result.requests_per_second, 1),
+        "ratio": _rounded(o.ratio),
+        "taskapp_p99_ms": round(o.result.p99_ms, 1),
+        "reference_p99_ms": None if reference is None else round(reference.result.p99_ms, 1),
+        "p99_ratio": _rounded(o.p99_ratio),
+        "taskapp_errors": o.taskapp.errors,
+        "reference_errors": None if reference is None else reference.errors,
+        "meets": o.meets_comparison(),
+    }
+
+
 def to_json(report: Report) -> dict[str, Any]:
     return {
         "meta": report.meta,
+        "bar": {"min_ratio": MIN_RATIO, "max_p99_ratio": MAX_P99_RATIO},
+        "comparison": [_comparison_json(o) for o in report.outcomes],
         "scenarios": [
             {
                 "key": o.scenario.key,
                 "label": o.scenario.label,
+                "workers": o.workers,
                 "method": o.scenario.method,
                 "path": o.scenario.path,
                 "target": o.scenario.target.describe(),
                 "meets_target": o.meets_target(),
-                "server_cpu_percent": round(o.server_cpu_percent, 1),
-                "other_cpu_percent": round(o.other_cpu_percent, 1),
-                **_wrk_json(o.result),
+                "ratio": _rounded(o.ratio),
+                "p99_ratio": _rounded(o.p99_ratio),
+                "meets_comparison": o.meets_comparison(),
+                # taskapp's figures at the top level, as before the reference existed
+                **_measured_json(o.taskapp),
+                "reference": None if o.reference is None else _measured_json(o.reference),
                 "background": None if o.background is None else _wrk_json(o.background),
                 "profile": None if o.profile is None else asdict(o.profile),
             }
@@ -89,6 +178,7 @@ def to_json(report: Report) -> dict[str, Any]:
             **asdict(report.ceiling),
             "queries_per_second": round(report.ceiling.queries_per_second, 1),
         },
+        "pool_fairness": None if report.pool_fairness is None else asdict(report.pool_fairness),
         "server_memory_after_load": {
             "total_rss_mb": round(report.rss_after_load_mb, 1),
             "target_mb": RSS_TARGET_MB,
@@ -117,33 +207,47 @@ def _row(cells: list[str], widths: list[int]) -> str:
     return "  ".join([first.ljust(widths[0]), *aligned])
 
 
+def _cells(o: ScenarioOutcome) -> list[str]:
+    ref, none = o.reference, "-"
+    return [
+        o.scenario.label,
+        str(o.scenario.connections),
+        f"{o.result.requests_per_second:,.0f}",
+        none if ref is None else f"{ref.result.requests_per_second:,.0f}",
+        none if o.ratio is None else f"{o.ratio:.2f}",
+        f"{o.result.p99_ms:.1f}",
+        none if ref is None else f"{ref.result.p99_ms:.1f}",
+        none if o.p99_ratio is None else f"{o.p99_ratio:.2f}",
+        str(o.taskapp.errors),
+        none if ref is None else str(ref.errors),
+        f"{o.taskapp.server_cpu_percent:.0f}",
+        none if ref is None else f"{ref.server_cpu_percent:.0f}",
+        f"{o.taskapp.other_cpu_percent:.0f}",
+        {True: "yes", False: "NO", None: ""}[o.meets_comparison()],
+    ]
+
+
 def table(report: Report) -> str:
     headers = list(HEADERS)
-    rows = [
-        [
-            o.scenario.label,
-            str(o.scenario.connections),
-            f"{o.result.requests_per_second:,.0f}",
-            f"{o.result.p50_ms:.1f}",
-            f"{o.result.p99_ms:.1f}",
-            str(o.result.non_2xx),
-            str(o.result.socket_error_count),
-            f"{o.server_cpu_percent:.0f}",
-            f"{o.other_cpu_percent:.0f}",
-            o.scenario.target.describe(),
-            {True: "yes", False: "NO", None: ""}[o.meets_target()],
+    lines: list[str] = []
+    for workers in dict.fromkeys(o.workers for o in report.outcomes):
+        rows = [_cells(o) for o in report.outcomes if o.workers == workers]
+        widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+        server = report.meta.get("servers", {}).get(str(workers), "?")
+        lines += [
+            f"{workers} worker(s), {server}; ratio = taskapp ÷ reference req/s "
+            f"(bar >= {MIN_RATIO}), p99 ratio = taskapp ÷ reference p99 (bar <= {MAX_P99_RATIO})",
+            _row(headers, widths),
+            "  ".join("-" * w for w in widths),
         ]
-        for o in report.outcomes
-    ]
-    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
-    lines = [_row(headers, widths), "  ".join("-" * w for w in widths)]
-    lines += [_row(r, widths) for r in rows]
+        lines += [_row(r, widths) for r in rows]
+        lines.append("")
     lines += _extras(report)
     return "\n".join(lines)
 
 
 def _extras(report: Report) -> list[str]:
-    lines = [""]
+    lines = []
     for o in report.outcomes:
         if o.background is not None:
             b = o.background
@@ -153,11 +257,13 @@ def _extras(report: Report) -> list[str]:
                 f"p99 {b.p99_ms:.0f} ms, non-2xx {b.non_2xx}, socket errors "
                 f"{b.socket_error_count})"
             )
-        bad = {s: n for s, n in o.result.statuses.items() if not s.startswith("2")}
-        if bad or o.result.socket_error_count:
+        for name, measured in (("taskapp", o.taskapp), ("reference", o.reference)):
+            if measured is None or not measured.errors:
+                continue
+            r = measured.result
             lines.append(
-                f"  {o.scenario.label}: {o.result.ok_per_second:,.0f} 2xx/s; statuses "
-                f"{o.result.statuses}, socket errors {o.result.socket_errors}"
+                f"  {o.scenario.label} ({o.workers} worker(s), {name}): {r.ok_per_second:,.0f} "
+                f"2xx/s; statuses {r.statuses}, socket errors {r.socket_errors}"
             )
     if report.ceiling is not None:
         c = report.ceiling
@@ -166,6 +272,8 @@ def _extras(report: Report) -> list[str]:
             f"SELECT by pk): {c.queries_per_second:,.0f} queries/s, p50 {c.p50_ms:.1f} ms, "
             f"p99 {c.p99_ms:.1f} ms"
         )
+    if report.pool_fairness is not None:
+        lines.extend(describe(report.pool_fairness))
     if report.memory_after_load:
         processes = ", ".join(f"pid {p.pid} {p.rss_mb:.0f} MB" for p in report.memory_after_load)
         peak = sum(p.peak_rss_mb for p in report.memory_after_load)

@@ -14,18 +14,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import asyncpg_ceiling, processes
+from bench import asyncpg_ceiling, pool_fairness, processes
 from bench.api import Api
 from bench.console import say
 from bench.database import benchmark_database
 from bench.export_memory import measure_export
 from bench.profiling import ProfileSummary, Recording
-from bench.report import Report, ScenarioOutcome, table, write_json
+from bench.report import Measured, Report, ScenarioOutcome, table, write_json
 from bench.scenarios import TASK_IDS_FILE, Scenario
 from bench.seed import Seeded, Sizes, seed
-from bench.server import Server, free_port, running_server
+from bench.server import (
+    Server,
+    detect_server,
+    free_port,
+    new_jwt_secret,
+    reference_command,
+    running_server,
+    server_environment,
+    taskapp_command,
+)
 from bench.tools import find_py_spy, find_wrk
-from bench.wrk import Wrk, WrkRun
+from bench.wrk import RequestShape, Wrk, WrkResult, WrkRun
 from taskapp.adapters.postgres import migrations
 
 RESULTS = Path(__file__).with_name("results")
@@ -35,9 +44,12 @@ _NOISY_SHARE = 0.2  # other processes using more than 20% of a CPU: the figures 
 @dataclass(frozen=True, slots=True)
 class Options:
     scenarios: tuple[Scenario, ...]
-    workers: int = 1
-    duration: int = 15
-    warmup: int = 3
+    workers: tuple[int, ...] = (1, 2)
+    duration: int = 8
+    warmup: int = 2
+    rounds: int = 2  # per server and scenario, interleaved; the best counts
+    reference: bool = True  # measure the no-layers reference beside taskapp
+    pool_fairness_seconds: float = 3
     ceiling_seconds: int = 5
     threads: int = 1
     port: int | None = None
@@ -57,6 +69,9 @@ class Context:
     seeded: Seeded
     scratch: Path
     py_spy: str | None
+    workers: int = 1
+    reference: Server | None = None
+    reference_wrk: Wrk | None = None
 
 
 def _command_output(command: list[str]) -> str:
@@ -84,51 +99,113 @@ def _meta(options: Options, database: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "wrk": _command_output(["wrk", "--version"]),
         "database": database,
-        "workers": options.workers,
+        "workers": list(options.workers),
         "duration_seconds": options.duration,
         "warmup_seconds": options.warmup,
+        "rounds": options.rounds,
+        "servers": {},  # workers -> the HTTP server both apps ran on
         "wrk_threads": options.threads,
         "sizes": asdict(options.sizes),
         "note": "load generator, server and PostgreSQL share the machine",
     }
 
 
+def _ours(context: Context) -> set[int]:
+    """The bench and both servers: their CPU is not noise."""
+    servers = [context.server, *([context.reference] if context.reference else [])]
+    return {os.getpid(), *(p for server in servers for p in processes.descendants(server.pid))}
+
+
+def _settle(server: Server, timeout: float = 10.0) -> None:
+    """Wait until the server has finished what wrk left behind (wrk stops with up to
+    `connections` requests in flight): its process tree uses under ~10 % of a CPU over
+    0.2 s. The next run, on either server, then starts on a quiet machine and database,
+    and writes of the two apps never overlap (their lock orders differ)."""
+    deadline = time.monotonic() + timeout
+    before = processes.tree_cpu_seconds(server.pid)
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        after = processes.tree_cpu_seconds(server.pid)
+        if after - before < 0.02:
+            return
+        before = after
+    say(f"  note: {server.name} was still busy {timeout:.0f} s after wrk stopped")
+
+
+def _measure_round(
+    context: Context, server: Server, wrk: Wrk, shape: RequestShape, connections: int
+) -> tuple[WrkResult, float, float]:
+    """One measured wrk run: the result, the server's CPU % and other processes' CPU %."""
+    ours = _ours(context)
+    machine_before, started = processes.cpu_snapshot(), time.monotonic()
+    cpu_before = processes.tree_cpu_seconds(server.pid)
+    result = wrk.run(shape, connections, context.options.duration)
+    cpu = processes.tree_cpu_seconds(server.pid) - cpu_before
+    elapsed = time.monotonic() - started
+    other = processes.other_cpu_seconds(machine_before, processes.cpu_snapshot(), ours)
+    if other / elapsed > _NOISY_SHARE:
+        say(f"  note: other processes used {100 * other / elapsed:.0f}% of a CPU meanwhile")
+    _settle(server)
+    return result, 100 * cpu / elapsed, 100 * other / elapsed
+
+
+def _best(runs: list[tuple[WrkResult, float, float]]) -> Measured:
+    result, cpu, other = max(runs, key=lambda run: run[0].requests_per_second)
+    return Measured(result, cpu, other, tuple(r.requests_per_second for r, _, _ in runs))
+
+
 def _run_scenario(scenario: Scenario, context: Context) -> ScenarioOutcome:
+    """Warm-up, then rounds taskapp, reference, taskapp, reference... with the same token,
+    request shape and wrk settings; the best round of each server counts."""
     options, wrk, server = context.options, context.wrk, context.server
-    say(f"scenario {scenario.key}: {scenario.label}, {scenario.connections} connections")
+    reference, reference_wrk = context.reference, context.reference_wrk
+    if not scenario.compared or reference is None or reference_wrk is None:
+        reference = reference_wrk = None
+    compare = reference is not None
+    say(
+        f"scenario {scenario.key}: {scenario.label}, {scenario.connections} connections, "
+        f"{context.workers} worker(s){', against the reference' if compare else ''}"
+    )
     shape = scenario.shape(context.api, context.seeded, context.scratch)
+    # Rounds are for the comparison (interleaved, best of each); the extras run once.
+    rounds = max(1, options.rounds) if compare and not scenario.single_round else 1
     background: WrkRun | None = None
     recording: Recording | None = None
+    profile: ProfileSummary | None = None
+    ours: list[tuple[WrkResult, float, float]] = []
+    theirs: list[tuple[WrkResult, float, float]] = []
     try:
         if scenario.background is not None:
             extra = scenario.background
             background = wrk.start(
                 extra.shape(context.api, context.seeded, context.scratch),
                 extra.connections,
-                options.warmup + options.duration + 1,
+                (options.warmup + options.duration + 1) * rounds,
             )
         if options.warmup:
             wrk.run(shape, scenario.connections, options.warmup)
             if scenario.hashes_passwords:  # start measuring with no backlog of Argon2 work
                 context.api.login(scenario.account(context.seeded))
-        if context.py_spy is not None and scenario.key in options.profile:
-            output = options.output.with_name(f"profile-{scenario.key}.speedscope.json")
-            recording = Recording(context.py_spy, server.pid, options.duration, output)
-        ours = {os.getpid(), *processes.descendants(server.pid)}
-        machine_before, started = processes.cpu_snapshot(), time.monotonic()
-        cpu_before = processes.tree_cpu_seconds(server.pid)
-        result = wrk.run(shape, scenario.connections, options.duration)
-        cpu = processes.tree_cpu_seconds(server.pid) - cpu_before
-        elapsed = time.monotonic() - started
-        other = processes.other_cpu_seconds(machine_before, processes.cpu_snapshot(), ours)
-        if other / elapsed > _NOISY_SHARE:
-            say(f"  note: other processes used {100 * other / elapsed:.0f}% of a CPU meanwhile")
-        profile = _finish_profile(recording) if recording is not None else None
+            _settle(server)
+        for index in range(rounds):
+            if index == 0 and context.py_spy is not None and scenario.key in options.profile:
+                output = options.output.with_name(f"profile-{scenario.key}.speedscope.json")
+                recording = Recording(context.py_spy, server.pid, options.duration, output)
+            ours.append(_measure_round(context, server, wrk, shape, scenario.connections))
+            if index == 0 and recording is not None:
+                profile = _finish_profile(recording)
+            if reference is not None and reference_wrk is not None:
+                if index == 0 and options.warmup:
+                    reference_wrk.run(shape, scenario.connections, options.warmup)
+                    _settle(reference)
+                theirs.append(
+                    _measure_round(context, reference, reference_wrk, shape, scenario.connections)
+                )
         return ScenarioOutcome(
             scenario=scenario,
-            result=result,
-            server_cpu_percent=100 * cpu / elapsed,
-            other_cpu_percent=100 * other / elapsed,
+            taskapp=_best(ours),
+            workers=context.workers,
+            reference=_best(theirs) if theirs else None,
             background=background.result() if background is not None else None,
             profile=profile,
         )
@@ -176,6 +253,82 @@ def _needed_sizes(options: Options) -> Sizes:
     )
 
 
+def _phase(
+    options: Options,
+    workers: int,
+    first: bool,
+    shared: _Shared,
+    report: Report,
+) -> Seeded:
+    """Both servers at `workers` worker(s): taskapp and, beside it, the reference on the same
+    HTTP server; every scenario of this phase; at the first worker count also the extras
+    (taskapp-only scenarios), the memory after the load and the exports."""
+    scenarios = [s for s in options.scenarios if first or s.compared]
+    with ExitStack() as stack:
+        port = (options.port if first else None) or free_port()
+        server = stack.enter_context(
+            running_server(
+                f"taskapp-{workers}w",
+                taskapp_command(port, workers),
+                shared.environment,
+                port,
+                shared.scratch,
+            )
+        )
+        api = Api(server.base_url)
+        stack.callback(api.close)
+        seeded = shared.seeded
+        if seeded is None:
+            seeded = seed(api, shared.url, _needed_sizes(options))
+            ids = "".join(f"{task_id}\n" for task_id in seeded.task_ids)
+            (shared.scratch / TASK_IDS_FILE).write_text(ids)
+        kind = detect_server(server.pid)
+        report.meta["servers"][str(workers)] = kind
+        reference = None
+        if options.reference and any(s.compared for s in scenarios):
+            reference_port = free_port()
+            reference = stack.enter_context(
+                running_server(
+                    f"reference-{workers}w",
+                    reference_command(reference_port, workers, kind),
+                    shared.environment,
+                    reference_port,
+                    shared.scratch,
+                )
+            )
+        context = Context(
+            options=options,
+            server=server,
+            api=api,
+            wrk=Wrk(shared.wrk, server.base_url + "/", threads=options.threads),
+            seeded=seeded,
+            scratch=shared.scratch,
+            py_spy=shared.py_spy if first else None,
+            workers=workers,
+            reference=reference,
+            reference_wrk=None
+            if reference is None
+            else Wrk(shared.wrk, reference.base_url + "/", threads=options.threads),
+        )
+        report.outcomes.extend(_run_scenario(s, context) for s in scenarios)
+        if first:
+            api.login(seeded.tasks_user)  # let queued Argon2 work (and 64 MiB buffers) drain
+            report.memory_after_load = processes.memory(server.pid)
+            if options.export:
+                _measure_exports(context, report)
+    return seeded
+
+
+@dataclass(slots=True)
+class _Shared:
+    url: str
+    scratch: Path
+    environment: dict[str, str]
+    wrk: str
+    py_spy: str | None
+    seeded: Seeded | None = None
+
+
 def run(options: Options) -> Report:
     wrk_executable = find_wrk()
     py_spy = find_py_spy() if options.profile else None
@@ -188,33 +341,20 @@ def run(options: Options) -> Report:
         report = Report(meta=_meta(options, database))
         say("migrating")
         migrations.upgrade(url)
-        server = stack.enter_context(
-            running_server(url, options.workers, options.port or free_port(), scratch)
-        )
-        api = Api(server.base_url)
-        stack.callback(api.close)
-        seeded = seed(api, url, _needed_sizes(options))
-        ids = "".join(f"{task_id}\n" for task_id in seeded.task_ids)
-        (scratch / TASK_IDS_FILE).write_text(ids)
-        context = Context(
-            options=options,
-            server=server,
-            api=api,
-            wrk=Wrk(wrk_executable, server.base_url + "/", threads=options.threads),
-            seeded=seeded,
-            scratch=scratch,
-            py_spy=py_spy,
-        )
-        report.outcomes.extend(_run_scenario(s, context) for s in options.scenarios)
-        api.login(seeded.tasks_user)  # let queued Argon2 work (and its 64 MiB buffers) drain
-        report.memory_after_load = processes.memory(server.pid)
-        if options.ceiling_seconds:
+        # One secret for every server of the run: the reference verifies taskapp's tokens.
+        environment = server_environment(url, scratch / "data", new_jwt_secret())
+        shared = _Shared(url, scratch, environment, wrk_executable, py_spy)
+        for index, workers in enumerate(options.workers):
+            shared.seeded = _phase(options, workers, index == 0, shared, report)
+        seeded = shared.seeded
+        if options.ceiling_seconds and seeded is not None:
             say(f"asyncpg ceiling: {options.ceiling_seconds} s of SELECT by primary key")
             report.ceiling = asyncpg_ceiling.measure(
                 url, seeded.tasks_user.user_id, seeded.task_ids, options.ceiling_seconds
             )
-        if options.export:
-            _measure_exports(context, report)
+        if options.pool_fairness_seconds:
+            say(f"pool fairness: {options.pool_fairness_seconds:g} s plain, then as long gated")
+            report.pool_fairness = pool_fairness.measure(url, options.pool_fairness_seconds)
         report.meta["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         write_json(report, options.output)
         print(table(report), flush=True)

@@ -47,6 +47,10 @@ class Scenario:
     crowd: bool = False  # many users (Seeded.crowd), each request as a random one of them
     background: Scenario | None = None  # runs concurrently; the foreground is reported
     target: Target = Target()
+    # Served by the no-layers reference too (bench/reference_app.py): measured against it in
+    # the same run, at every worker count. The others run at the first worker count only.
+    compared: bool = False
+    single_round: bool = False  # one round per server even when --rounds asks for more
 
     @property
     def hashes_passwords(self) -> bool:
@@ -105,6 +109,7 @@ GET_TASK = Scenario(
     account=lambda s: s.tasks_user,
     random_ids=True,
     target=Target(min_rps=1600, max_p99_ms=80),
+    compared=True,
 )
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -116,6 +121,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         path="/api/v1/tasks?limit=20",
         account=lambda s: s.tasks_user,
         target=Target(min_rps=1100),
+        compared=True,
     ),
     Scenario(
         key="create_task",
@@ -125,6 +131,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         account=lambda s: s.writer,
         body=_task_body,
         target=Target(min_rps=1100),
+        compared=True,
     ),
     Scenario(
         key="toggle_task",
@@ -134,6 +141,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         account=lambda s: s.tasks_user,
         random_ids=True,
         target=Target(min_rps=1000),
+        compared=True,
     ),
     Scenario(
         key="toggle_task_crowd",
@@ -150,6 +158,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         path="/api/v1/history?limit=20",
         account=lambda s: s.history_user,
         target=Target(min_rps=900),
+        compared=True,
     ),
     Scenario(
         key="stats",
@@ -169,6 +178,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         random_ids=True,
         connections=256,
         target=Target(max_p99_ms=300, zero_errors=True),
+        compared=True,
+        single_round=True,
     ),
     Scenario(
         key="get_task_during_logins",
