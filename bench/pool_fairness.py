@@ -84,19 +84,25 @@ def find_gate(spec: str | None = None) -> GateChoice:
         module = importlib.import_module(TASKAPP_GATE_MODULE)
     except ImportError:
         module = None
+    problem = f"taskapp has no gate in {TASKAPP_GATE_MODULE} yet"
     if module is not None:
         for name, value in vars(module).items():
             is_gate = "gate" in name.lower() or "fair" in name.lower()
-            if is_gate and inspect.isclass(value) and value.__module__ == module.__name__:
-                return GateChoice(
-                    f"taskapp's {module.__name__}.{name}",
-                    lambda size, cls=value: _construct(cls, size),
-                )
-    return GateChoice(
-        "bench fallback: asyncio.Semaphore FIFO gate (taskapp has no gate in "
-        f"{TASKAPP_GATE_MODULE} yet)",
-        SemaphoreGate,
-    )
+            if not (is_gate and inspect.isclass(value) and value.__module__ == module.__name__):
+                continue
+            try:
+                usable = hasattr(_construct(value, POOL_SIZE), "__aenter__")
+            except Exception as error:  # any failure: say so, use the fallback
+                problem = f"{module.__name__}.{name}({POOL_SIZE}) failed: {error!r}"
+                continue
+            if not usable:
+                problem = f"{module.__name__}.{name} has no `async with` support"
+                continue
+            return GateChoice(
+                f"taskapp's {module.__name__}.{name}",
+                lambda size, cls=value: _construct(cls, size),
+            )
+    return GateChoice(f"bench fallback: asyncio.Semaphore FIFO gate ({problem})", SemaphoreGate)
 
 
 @dataclass(frozen=True, slots=True)
