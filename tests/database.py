@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from taskapp.adapters.postgres.engine import asyncpg_url
+from taskapp.adapters.postgres.database import sqlalchemy_url
 
 ENV_VARIABLE = "TASKAPP_TEST_DATABASE_URL"
 
@@ -69,7 +69,9 @@ def postgres_server() -> Iterator[str]:
 
 
 def with_database(admin_url: str, name: str) -> str:
-    return asyncpg_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return (
+        make_url(sqlalchemy_url(admin_url)).set(database=name).render_as_string(hide_password=False)
+    )
 
 
 async def create_database(admin_url: str, prefix: str = "taskapp_test") -> str:
@@ -85,7 +87,7 @@ async def drop_database(admin_url: str, url: str) -> None:
 
 async def _admin(admin_url: str, statement: str) -> None:
     engine = create_async_engine(
-        asyncpg_url(admin_url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        sqlalchemy_url(admin_url), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
     )
     try:
         async with engine.connect() as connection:

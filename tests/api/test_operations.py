@@ -32,7 +32,7 @@ async def test_metrics_count_requests_by_route_template_and_status(client: Clien
     assert float(counted[0].rsplit(" ", 1)[1]) >= 1
     assert 'route="unmatched",status="404"' in text
     assert "taskapp_http_request_duration_seconds_bucket" in text
-    for gauge in ("size", "checkedout", "checkedin", "overflow"):
+    for gauge in ("size", "open", "in_use", "idle", "waiting"):
         assert f"taskapp_db_pool_{gauge} " in text
     assert task["id"] not in text  # templates, not raw paths: bounded label values
 

@@ -8,11 +8,16 @@ import sys
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from taskapp.adapters.postgres import migrations
-from taskapp.adapters.postgres.engine import create_engine
+from taskapp.adapters.postgres.database import sqlalchemy_url
 from taskapp.adapters.postgres.tables import metadata
 from tests import database
+
+
+def create_engine(url: str) -> AsyncEngine:
+    return create_async_engine(sqlalchemy_url(url), poolclass=sa.pool.NullPool)
 
 
 async def _tables(url: str) -> set[str]:

@@ -1,285 +1,268 @@
-"""The PostgreSQL adapters against a real database: repositories, constraints, locking."""
+"""What only PostgreSQL can show: constraints, triggers, concurrency between connections.
+
+The behaviour the in-memory adapters share is in tests/contract."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from taskapp.adapters.postgres.adapters import PostgresAdapters
+from taskapp.adapters.postgres.database import Database, PoolSettings
 from taskapp.adapters.postgres.rate_limiter import PostgresRateLimiter
-from taskapp.adapters.postgres.unit_of_work import PostgresUnitOfWorkFactory
-from taskapp.domain.errors import EmailAlreadyRegistered, ValidationFailed
+from taskapp.adapters.postgres.tables import refresh_tokens, reviews, tasks, users
+from taskapp.adapters.tokens import JwtTokenService
+from taskapp.domain.errors import InvalidCredentials, ValidationFailed
 from taskapp.domain.model import (
     ActionType,
     ClaimStatus,
     HistoryEntry,
+    HistoryQuery,
     PageRequest,
     RefreshToken,
+    Review,
     Task,
-    TaskQuery,
-    TaskStatus,
     User,
 )
-from tests.unit.fakes import FixedClock
+from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
+from taskapp.domain.services.tasks import TaskService
+from tests.unit.fakes import FixedClock, PlainHasher
 
 NOW = datetime.now(UTC)
 
 
+@pytest.fixture(scope="module")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database(database_url, PoolSettings(pool_size=5))
+    yield db
+    await db.close()
+
+
 @pytest.fixture
-def uow(engine: AsyncEngine) -> PostgresUnitOfWorkFactory:
-    return PostgresUnitOfWorkFactory(engine)
+def adapters(database: Database) -> PostgresAdapters:
+    return PostgresAdapters(database)
 
 
-async def add_user(uow: PostgresUnitOfWorkFactory, email: str = "ada@example.com") -> User:
-    user = User(uuid.uuid4(), email, None, "hash", NOW, NOW)
-    async with uow() as work:
-        await work.users.add(user)
-        await work.commit()
+async def add_user(adapters: PostgresAdapters, email: str = "ada@example.com") -> User:
+    user = User(uuid.uuid4(), email, None, "plain:old password!", NOW, NOW)
+    async with adapters.accounts_unit() as unit:
+        await unit.users.add(user)
+        await unit.commit()
     return user
 
 
-async def add_task(uow: PostgresUnitOfWorkFactory, user: User, title: str = "t") -> Task:
-    task = Task.create(user.id, title, None, NOW)
-    async with uow() as work:
-        await work.tasks.add(task)
-        await work.history.append(HistoryEntry.record(task, ActionType.CREATED, NOW))
-        await work.commit()
-    return task
+def task_service(adapters: PostgresAdapters) -> TaskService:
+    return TaskService(
+        adapters.tasks_unit, adapters.task_reads, adapters.idempotency_keys, FixedClock()
+    )
 
 
-async def test_users_are_unique_case_insensitively(uow: PostgresUnitOfWorkFactory) -> None:
-    user = await add_user(uow)
-    with pytest.raises(EmailAlreadyRegistered):
-        await add_user(uow, "ADA@example.com")
-    async with uow() as work:
-        assert await work.users.get_by_email("Ada@Example.COM") == user
+@pytest.mark.parametrize(
+    ("table", "entity"),
+    [(tasks, Task), (refresh_tokens, RefreshToken), (reviews, Review), (users, User)],
+)
+def test_each_table_has_its_entitys_fields(table: sa.Table, entity: type) -> None:
+    """One source for each shape: the entity. (users adds the derived `email_key`.)"""
+    columns = [c.name for c in table.columns if c.name != "email_key"]
+    assert columns == [f.name for f in fields(entity)]
 
 
-async def test_uncommitted_work_is_rolled_back(uow: PostgresUnitOfWorkFactory) -> None:
-    user = await add_user(uow)
-    task = Task.create(user.id, "never", None, NOW)
-    async with uow() as work:
-        await work.tasks.add(task)
-    async with uow() as work:
-        assert await work.tasks.get(user.id, task.id) is None
-
-
-async def test_an_error_inside_the_unit_rolls_back_both_writes(
-    uow: PostgresUnitOfWorkFactory,
-) -> None:
-    user = await add_user(uow)
+async def test_a_write_the_database_refuses_leaves_nothing(adapters: PostgresAdapters) -> None:
+    user = await add_user(adapters)
     task = Task.create(user.id, "half", None, NOW)
-    # A value the database refuses, in the second of the two writes.
     broken = replace(HistoryEntry.record(task, ActionType.CREATED, NOW), task_title="\x00")
 
     async def write_both() -> None:
-        async with uow() as work:
-            await work.tasks.add(task)
-            await work.history.append(broken)
-            await work.commit()
+        async with adapters.tasks_unit() as unit:
+            await unit.tasks.add(task)
+            await unit.history.append(broken)
+            await unit.commit()
 
     with pytest.raises(ValidationFailed):
         await write_both()
-    async with uow() as work:
-        assert await work.tasks.get(user.id, task.id) is None
-        assert (await work.history.list(user.id, PageRequest())).total == 0
+    assert await adapters.task_reads.get(user.id, task.id) is None
 
 
-async def test_tasks_are_scoped_to_their_owner(uow: PostgresUnitOfWorkFactory) -> None:
-    ada, bob = await add_user(uow), await add_user(uow, "bob@example.com")
-    task = await add_task(uow, ada)
-    async with uow() as work:
-        assert await work.tasks.get(bob.id, task.id) is None
-        assert await work.tasks.get_for_update(bob.id, task.id) is None
-        assert (await work.tasks.list(bob.id, TaskQuery(), PageRequest())).total == 0
-        assert await work.tasks.get(ada.id, task.id) == task
-
-
-async def test_listing_order_status_and_counts(uow: PostgresUnitOfWorkFactory) -> None:
-    user = await add_user(uow)
-    made = []
-    for n in range(4):
-        task = Task.create(user.id, f"t{n}", None, NOW + timedelta(seconds=n))
-        async with uow() as work:
-            await work.tasks.add(task)
-            await work.commit()
-        made.append(task)
-    completed = made[0].complete(NOW)
-    assert completed is not None
-    async with uow() as work:
-        await work.tasks.update(completed)
-        await work.commit()
-    async with uow() as work:
-        page = await work.tasks.list(user.id, TaskQuery(), PageRequest(0, 3))
-        assert [t.title for t in page.items] == ["t3", "t2", "t1"]
-        assert page.total == 4
-        done = await work.tasks.list(user.id, TaskQuery(TaskStatus.COMPLETED), PageRequest())
-        assert [t.title for t in done.items] == ["t0"]
-        beyond = await work.tasks.list(user.id, TaskQuery(), PageRequest(10, 3))
-        assert (beyond.items, beyond.total) == ([], 4)
-
-
-async def test_row_lock_serializes_concurrent_changes(uow: PostgresUnitOfWorkFactory) -> None:
-    user = await add_user(uow)
-    task = await add_task(uow, user)
-
-    async def toggle() -> None:
-        async with uow() as work:
-            current = await work.tasks.get_for_update(user.id, task.id)
-            assert current is not None
-            await asyncio.sleep(0.01)  # widen the race window
-            await work.tasks.update(current.toggle(NOW))
-            await work.commit()
-
-    await asyncio.gather(*(toggle() for _ in range(8)))
-    async with uow() as work:
-        final = await work.tasks.get(user.id, task.id)
-    assert final is not None
-    assert final.version == 9
-
-
-async def test_history_survives_task_deletion_and_filters(uow: PostgresUnitOfWorkFactory) -> None:
-    user = await add_user(uow)
-    task = await add_task(uow, user, "keep me")
-    async with uow() as work:
-        await work.tasks.delete(task)
-        await work.history.append(HistoryEntry.record(task, ActionType.DELETED, NOW))
-        await work.commit()
-    async with uow() as work:
-        everything = await work.history.list(user.id, PageRequest())
-        deleted = await work.history.list(user.id, PageRequest(), action_type=ActionType.DELETED)
-        by_task = await work.history.list(user.id, PageRequest(), task_id=task.id)
-    assert [e.action_type for e in everything.items] == [ActionType.DELETED, ActionType.CREATED]
-    assert deleted.total == 1
-    assert by_task.total == 2
-    assert everything.items[0].task_title == "keep me"
-
-
-async def test_history_refuses_update_and_delete(
-    uow: PostgresUnitOfWorkFactory, engine: AsyncEngine
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE task_history SET description = 'x'",
+        "DELETE FROM task_history",
+        "TRUNCATE task_history",
+        "TRUNCATE task_history CASCADE",
+    ],
+)
+async def test_history_is_append_only(
+    adapters: PostgresAdapters, engine: AsyncEngine, statement: str
 ) -> None:
-    await add_task(uow, await add_user(uow))
-    for statement in ("UPDATE task_history SET description = 'x'", "DELETE FROM task_history"):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            async with engine.begin() as connection:
-                await connection.execute(sa.text(statement))
+    await task_service(adapters).create((await add_user(adapters)).id, "t", None)
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        async with engine.begin() as connection:
+            await connection.execute(sa.text(statement))
+    async with engine.connect() as connection:
+        count = (await connection.execute(sa.text("SELECT count(*) FROM task_history"))).scalar()
+    assert count == 1
 
 
-async def test_idempotency_claims(uow: PostgresUnitOfWorkFactory) -> None:
-    user = await add_user(uow)
-
-    async def claim(fingerprint: str, at: datetime = NOW) -> ClaimStatus:
-        async with uow() as work:
-            result = await work.idempotency_keys.claim(user.id, "k", fingerprint, at, 3600)
-            await work.commit()
-        return result.status
-
-    assert await claim("f") is ClaimStatus.CLAIMED
-    assert await claim("f") is ClaimStatus.IN_PROGRESS
-    assert await claim("g") is ClaimStatus.MISMATCH
-    task = Task.create(user.id, "t", None, NOW)
-    async with uow() as work:
-        await work.idempotency_keys.complete(user.id, "k", task)
-        await work.commit()
-    async with uow() as work:
-        replay = await work.idempotency_keys.claim(user.id, "k", "f", NOW, 3600)
-    assert replay.status is ClaimStatus.REPLAY
-    assert replay.task == task
-    assert await claim("f", NOW + timedelta(hours=2)) is ClaimStatus.CLAIMED  # expired
+async def test_concurrent_claims_of_one_key_let_one_through(adapters: PostgresAdapters) -> None:
+    user = await add_user(adapters)
+    results = await asyncio.gather(
+        *(adapters.idempotency_keys.claim(user.id, "race", "f", NOW, 3600) for _ in range(6))
+    )
+    statuses = [r.status for r in results]
+    assert statuses.count(ClaimStatus.CLAIMED) == 1
+    assert statuses.count(ClaimStatus.IN_PROGRESS) == 5
 
 
-async def test_concurrent_claims_of_one_key_let_one_through(uow: PostgresUnitOfWorkFactory) -> None:
-    user = await add_user(uow)
-
-    async def claim() -> ClaimStatus:
-        async with uow() as work:
-            result = await work.idempotency_keys.claim(user.id, "race", "f", NOW, 3600)
-            await work.commit()
-        return result.status
-
-    results = await asyncio.gather(*(claim() for _ in range(6)))
-    assert results.count(ClaimStatus.CLAIMED) == 1
-    assert results.count(ClaimStatus.IN_PROGRESS) == 5
-
-
-async def test_refresh_token_is_spent_once_under_concurrency(
-    uow: PostgresUnitOfWorkFactory,
+async def test_a_claim_in_progress_is_sql_null_so_release_finds_it(
+    adapters: PostgresAdapters, engine: AsyncEngine
 ) -> None:
-    user = await add_user(uow)
+    """Issue 13.1: the claim was stored as JSON null, and release (`task IS NULL`) missed it."""
+    user = await add_user(adapters)
+    await adapters.idempotency_keys.claim(user.id, "k", "f", NOW, 3600)
+    async with engine.connect() as connection:
+        stored = (
+            await connection.execute(sa.text("SELECT task IS NULL FROM idempotency_keys"))
+        ).scalar()
+    assert stored is True
+    await adapters.idempotency_keys.release(user.id, "k")
+    claim = await adapters.idempotency_keys.claim(user.id, "k", "f", NOW, 3600)
+    assert claim.status is ClaimStatus.CLAIMED
+
+
+async def test_a_failed_keyed_create_frees_its_key(
+    adapters: PostgresAdapters, engine: AsyncEngine
+) -> None:
+    """Issue 13.1 from the use case: the create fails (the database refuses it); the same
+    request with the same key then goes through instead of answering "in progress"."""
+    user = await add_user(adapters)
+    service = task_service(adapters)
+    async with engine.begin() as connection:  # make the next history insert fail
+        await connection.execute(
+            sa.text("ALTER TABLE task_history ADD CONSTRAINT no_fail CHECK (task_title <> 'fail')")
+        )
+    try:
+        with pytest.raises(ValidationFailed):
+            await service.create(user.id, "fail", None, "K")
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("ALTER TABLE task_history DROP CONSTRAINT no_fail"))
+    created = await service.create(user.id, "fail", None, "K")
+    assert not created.replayed
+    assert (await service.create(user.id, "fail", None, "K")).replayed
+
+
+async def test_refresh_token_is_spent_once_under_concurrency(adapters: PostgresAdapters) -> None:
+    user = await add_user(adapters)
     token = RefreshToken(uuid.uuid4(), user.id, uuid.uuid4(), "h", NOW, NOW + timedelta(days=1))
-    async with uow() as work:
-        await work.refresh_tokens.add(token)
-        await work.commit()
+    async with adapters.accounts_unit() as unit:
+        await unit.refresh_tokens.add(token)
+        await unit.commit()
 
     async def spend() -> bool:
-        async with uow() as work:
-            spent = await work.refresh_tokens.spend("h", NOW)
-            await work.commit()
+        async with adapters.accounts_unit() as unit:
+            spent = await unit.refresh_tokens.spend("h", NOW)
+            await unit.commit()
         return spent is not None
 
     assert sorted(await asyncio.gather(*(spend() for _ in range(6)))) == [False] * 5 + [True]
 
 
-async def test_rate_limiter_counts_across_calls_and_resets(engine: AsyncEngine) -> None:
+async def test_rate_limiter_counts_across_calls_and_resets(database: Database) -> None:
     clock = FixedClock(datetime(2026, 1, 1, 0, 0, 10, tzinfo=UTC))
-    limiter = PostgresRateLimiter(engine, clock)
+    limiter = PostgresRateLimiter(database, clock)
     assert [await limiter.hit("k", 2, 60) for _ in range(3)] == [None, None, 50]
     clock.advance(seconds=60)
     assert await limiter.hit("k", 2, 60) is None
 
 
-async def test_counters_agree_with_the_rows(
-    uow: PostgresUnitOfWorkFactory, engine: AsyncEngine
+async def test_fifty_parallel_toggles_of_one_task_keep_every_invariant(
+    adapters: PostgresAdapters, engine: AsyncEngine
 ) -> None:
-    user = await add_user(uow)
-    made = [await add_task(uow, user, f"t{n}") for n in range(6)]
-    for task in made[:4]:
-        async with uow() as work:
-            current = await work.tasks.get_for_update(user.id, task.id)
-            assert current is not None
-            changed = current.toggle(NOW)
-            await work.tasks.update(changed)
-            await work.history.append(HistoryEntry.record(changed, ActionType.COMPLETED, NOW))
-            await work.commit()
-    async with uow() as work:
-        await work.tasks.delete(made[0])
-        await work.history.append(HistoryEntry.record(made[0], ActionType.DELETED, NOW))
-        await work.commit()
+    """Optimistic concurrency under contention: every toggle lands exactly once, with one
+    history entry, seq in commit order, and counters that match the rows."""
+    user = await add_user(adapters)
+    service = task_service(adapters)
+    task = (await service.create(user.id, "contended", None)).task
+    results = await asyncio.gather(*(service.toggle(user.id, task.id) for _ in range(50)))
+    final = await service.get(user.id, task.id)
+    assert final.version == 51
+    assert sorted(r.version for r in results) == list(range(2, 52))
+    assert final.is_completed is False  # an even number of toggles
     async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                sa.text(
+                    "SELECT action_type, seq, xmin::text::bigint AS tx FROM task_history"
+                    " WHERE user_id = :u ORDER BY seq"
+                ),
+                {"u": user.id},
+            )
+        ).all()
         counts = (
             await connection.execute(
                 sa.text(
-                    "SELECT total, created, completed, deleted"
-                    " FROM history_counts WHERE user_id = :u"
+                    "SELECT total, created, completed, reopened FROM history_counts"
+                    " WHERE user_id = :u"
                 ),
                 {"u": user.id},
             )
         ).one()
-        rows = (
-            await connection.execute(
-                sa.text("SELECT count(*) FROM task_history WHERE user_id = :u"), {"u": user.id}
-            )
-        ).scalar_one()
-        tasks = (
+        open_, done = (
             await connection.execute(
                 sa.text("SELECT sum(open), sum(completed) FROM task_counts WHERE user_id = :u"),
                 {"u": user.id},
             )
         ).one()
-    assert tuple(counts) == (rows, 6, 4, 1) == (11, 6, 4, 1)
-    assert tuple(tasks) == (2, 3)
-    async with uow() as work:
-        week = await work.tasks.count_week(
-            user.id, NOW - timedelta(days=1), NOW + timedelta(days=1)
-        )
-    assert (week.created, week.completed, week.total_completed, week.total_incomplete) == (
-        5,
-        3,
-        3,
-        2,
+    actions = [row.action_type for row in rows]
+    assert actions == ["CREATED"] + ["COMPLETED", "REOPENED"] * 25  # alternating, in seq order
+    assert tuple(counts) == (51, 1, 25, 25)
+    assert (open_, done) == (1, 0)
+    history = await adapters.history_reads.list(user.id, HistoryQuery(), PageRequest(0, 100))
+    assert history is not None
+    assert history.total == 51
+
+
+async def test_a_login_racing_a_password_change_gets_no_lasting_session(
+    adapters: PostgresAdapters,
+) -> None:
+    """Issue 13.2: the login verified the old password against a hash read before the
+    change and stored its refresh token after it; that session outlived the change."""
+    verifying = asyncio.Event()
+    changed = asyncio.Event()
+
+    class SlowHasher(PlainHasher):
+        async def verify(self, password_hash: str, password: str) -> bool:
+            if password == "old password!" and not verifying.is_set():
+                verifying.set()
+                await changed.wait()  # the change lands while this login verifies
+            return await super().verify(password_hash, password)
+
+    clock = FixedClock()
+    tokens = JwtTokenService("k" * 32, "taskapp", "taskapp-api", timedelta(minutes=15), clock)
+    accounts = AccountService(
+        uow=adapters.accounts_unit,
+        reads=adapters.account_reads,
+        hasher=SlowHasher(),
+        tokens=tokens,
+        clock=clock,
+        rate_limiter=PostgresRateLimiter(adapters.database, clock),
+        rate_limits=RateLimitPolicy(enabled=False),
+        refresh_ttl=timedelta(days=30),
     )
+    user = await accounts.register("ada@example.com", "old password!", None, "127.0.0.1")
+    racing_login = asyncio.create_task(accounts.login("ada@example.com", "old password!", "x"))
+    await verifying.wait()
+    await accounts.change_password(user.id, "old password!", "new password!")
+    changed.set()
+    with pytest.raises(InvalidCredentials):
+        await racing_login
+    pair = await accounts.login("ada@example.com", "new password!", "x")
+    assert pair.refresh_token

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from taskapp.adapters.memory.adapters import MemoryAdapters
 from taskapp.adapters.memory.rate_limiter import MemoryRateLimiter
-from taskapp.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
 from taskapp.adapters.tokens import JwtTokenService
 from taskapp.domain.errors import (
     EmailAlreadyRegistered,
@@ -28,13 +28,14 @@ ADDRESS = "198.51.100.1"
 class World:
     def __init__(self, policy: RateLimitPolicy | None = None) -> None:
         self.clock = FixedClock()
-        self.uow = MemoryUnitOfWorkFactory()
+        self.memory = MemoryAdapters()
         self.hasher = PlainHasher()
         self.tokens = JwtTokenService(
             "k" * 32, "taskapp", "taskapp-api", timedelta(minutes=15), self.clock
         )
         self.accounts = AccountService(
-            uow=self.uow,
+            uow=self.memory.accounts_unit,
+            reads=self.memory.account_reads,
             hasher=self.hasher,
             tokens=self.tokens,
             clock=self.clock,
@@ -106,7 +107,7 @@ async def test_login_rehashes_an_outdated_hash(world: World) -> None:
     world.hasher.outdated.add(user.password_hash)
     world.clock.advance(minutes=1)
     await world.accounts.login("ada@example.com", PASSWORD, ADDRESS)
-    stored = world.uow.store.users[user.id]
+    stored = world.memory.store.users[user.id]
     assert stored.updated_at == world.clock.now()
 
 

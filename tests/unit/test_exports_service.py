@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from taskapp.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
+from taskapp.adapters.memory.adapters import MemoryAdapters
 from taskapp.domain.model import ExportFormat, PageRequest, TaskStatus
 from taskapp.domain.services import exports
 from taskapp.domain.services.exports import ExportService
@@ -14,12 +14,12 @@ from tests.unit.fakes import FixedClock
 USER = uuid.uuid4()
 
 
-async def make(count: int) -> tuple[ExportService, MemoryUnitOfWorkFactory]:
-    uow, clock = MemoryUnitOfWorkFactory(), FixedClock()
-    tasks = TaskService(uow, clock)
+async def make(count: int) -> tuple[ExportService, MemoryAdapters]:
+    memory, clock = MemoryAdapters(), FixedClock()
+    tasks = TaskService(memory.tasks_unit, memory.task_reads, memory.idempotency_keys, clock)
     for n in range(count):
         await tasks.create(USER, f"t{n}", None)
-    return ExportService(uow, clock), uow
+    return ExportService(memory.task_reads, memory.downloads, clock), memory
 
 
 async def test_batches_cover_every_task_once() -> None:

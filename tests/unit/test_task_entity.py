@@ -15,11 +15,11 @@ from taskapp.domain.model import (
     DESCRIPTION_MAX_LENGTH,
     KEEP,
     TITLE_MAX_LENGTH,
-    TRIMMED,
     PageRequest,
     Task,
     normalize_description,
     normalize_title,
+    trim,
 )
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -36,7 +36,7 @@ storable = st.text(alphabet=storable_characters, max_size=300)
 
 @given(storable)
 def test_title_rule(raw: str) -> None:
-    stripped = raw.strip(TRIMMED)
+    stripped = trim(raw)
     if 1 <= len(stripped) <= TITLE_MAX_LENGTH:
         assert normalize_title(raw) == stripped
     else:
@@ -59,7 +59,7 @@ def test_titles_the_database_cannot_store_are_refused(bad: str, head: str, tail:
     )
 )
 def test_description_rule(raw: str | None) -> None:
-    if raw is None or raw == "":
+    if raw is None or not trim(raw):
         assert normalize_description(raw) is None
     elif len(raw) <= DESCRIPTION_MAX_LENGTH:
         assert normalize_description(raw) == raw
@@ -135,3 +135,10 @@ def test_page_request_offset_wins_over_page(page: int, limit: int, offset: int |
 def test_page_request_bounds(page: int, limit: int, offset: int | None) -> None:
     with pytest.raises(ValidationFailed):
         PageRequest.of(page, limit, offset)
+
+
+@pytest.mark.parametrize("blank", ["\u2003", "\u200b", " \u3000\t", "\ufeff\u2060"])
+def test_titles_of_unicode_whitespace_or_invisible_characters_are_empty(blank: str) -> None:
+    with pytest.raises(ValidationFailed):
+        normalize_title(blank)
+    assert normalize_title(f"{blank}ok{blank}") == "ok"

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from taskapp.adapters.memory.unit_of_work import MemoryUnitOfWorkFactory
+from taskapp.adapters.memory.adapters import MemoryAdapters
 from taskapp.domain.errors import (
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
@@ -23,21 +23,27 @@ OTHER = uuid.uuid4()
 
 
 @pytest.fixture
-def uow() -> MemoryUnitOfWorkFactory:
-    return MemoryUnitOfWorkFactory()
+def memory() -> MemoryAdapters:
+    return MemoryAdapters()
+
+
+def task_service(memory: MemoryAdapters, clock: FixedClock | None = None) -> TaskService:
+    return TaskService(
+        memory.tasks_unit, memory.task_reads, memory.idempotency_keys, clock or FixedClock()
+    )
 
 
 @pytest.fixture
-def service(uow: MemoryUnitOfWorkFactory) -> TaskService:
-    return TaskService(uow, FixedClock())
+def service(memory: MemoryAdapters) -> TaskService:
+    return task_service(memory)
 
 
-def actions(uow: MemoryUnitOfWorkFactory) -> list[ActionType]:
-    return [entry.action_type for entry in uow.store.history]
+def actions(memory: MemoryAdapters) -> list[ActionType]:
+    return [entry.action_type for entry in memory.store.history]
 
 
 async def test_every_change_writes_one_history_entry(
-    service: TaskService, uow: MemoryUnitOfWorkFactory
+    service: TaskService, memory: MemoryAdapters
 ) -> None:
     task = (await service.create(USER, "a", None)).task
     await service.update(USER, task.id, title="b")
@@ -46,7 +52,7 @@ async def test_every_change_writes_one_history_entry(
     await service.reopen(USER, task.id)
     await service.toggle(USER, task.id)
     await service.delete(USER, task.id)
-    assert actions(uow) == [
+    assert actions(memory) == [
         ActionType.CREATED,
         ActionType.UPDATED,
         ActionType.COMPLETED,
@@ -54,12 +60,10 @@ async def test_every_change_writes_one_history_entry(
         ActionType.COMPLETED,
         ActionType.DELETED,
     ]
-    assert uow.store.history[-1].task_title == "b"
+    assert memory.store.history[-1].task_title == "b"
 
 
-async def test_a_failed_rule_leaves_no_trace(
-    service: TaskService, uow: MemoryUnitOfWorkFactory
-) -> None:
+async def test_a_failed_rule_leaves_no_trace(service: TaskService, memory: MemoryAdapters) -> None:
     task = (await service.create(USER, "a", None)).task
     with pytest.raises(VersionConflict):
         await service.toggle(USER, task.id, expected_version=5)
@@ -67,7 +71,7 @@ async def test_a_failed_rule_leaves_no_trace(
         await service.update(USER, task.id, title="")
     with pytest.raises(ValidationFailed):
         await service.update(USER, task.id)
-    assert actions(uow) == [ActionType.CREATED]
+    assert actions(memory) == [ActionType.CREATED]
     assert (await service.get(USER, task.id)).version == 1
 
 
@@ -94,12 +98,10 @@ async def test_idempotency_replays_and_detects_a_different_body(service: TaskSer
 
 
 async def test_a_running_claim_answers_in_progress(
-    service: TaskService, uow: MemoryUnitOfWorkFactory
+    service: TaskService, memory: MemoryAdapters
 ) -> None:
     clock = FixedClock()
-    async with uow() as work:
-        await work.idempotency_keys.claim(USER, "key", "f", clock.now(), 60)
-        await work.commit()
+    await memory.idempotency_keys.claim(USER, "key", "f", clock.now(), 60)
     with pytest.raises((IdempotencyKeyInProgress, IdempotencyKeyReused)):
         await service.create(USER, "a", None, "key")
 

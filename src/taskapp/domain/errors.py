@@ -87,6 +87,19 @@ class IdempotencyKeyInProgress(DomainError):
     default_message = "A request with this Idempotency-Key is still being processed"
 
 
+class StaleWrite(DomainError):
+    """A write guarded by a version found the row changed since it was read. The task use
+    cases retry on it (re-read, re-decide); it reaches a client only as `Contended`."""
+
+    code = "STALE_WRITE"
+    default_message = "The data changed while the request was being processed"
+
+
+class Contended(DomainError):
+    code = "CONFLICT"
+    default_message = "The task is being changed by many requests at once; try again"
+
+
 class RateLimited(DomainError):
     code = "RATE_LIMITED"
     default_message = "Too many attempts; try again later"

@@ -2,51 +2,48 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from taskapp.adapters.postgres.tables import downloads
+from taskapp.adapters.postgres.database import Database
 from taskapp.domain.model import DownloadEvent, ExportFormat, Page, PageRequest
 
-
-def _to_event(row: Any) -> DownloadEvent:
-    return DownloadEvent(
-        id=row.id,
-        user_id=row.user_id,
-        format=ExportFormat(row.format),
-        item_count=row.item_count,
-        created_at=row.created_at,
-    )
+_RECORD = (
+    "INSERT INTO downloads (id, user_id, format, item_count, created_at) "
+    "VALUES ($1, $2, $3, $4, $5)"
+)
+_PAGE = (
+    "SELECT counted.total, page.id, page.format, page.item_count, page.created_at "
+    "FROM (SELECT count(*) AS total FROM downloads WHERE user_id = $1) AS counted "
+    "LEFT JOIN LATERAL (SELECT id, format, item_count, created_at FROM downloads "
+    "WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3) AS page ON TRUE"
+)
 
 
 class PostgresDownloadLog:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     async def record(self, event: DownloadEvent) -> None:
-        await self._connection.execute(
-            downloads.insert().values(
-                id=event.id,
-                user_id=event.user_id,
-                format=event.format.value,
-                item_count=event.item_count,
-                created_at=event.created_at,
-            )
+        await self._db.execute(
+            _RECORD,
+            event.id,
+            event.user_id,
+            event.format.value,
+            event.item_count,
+            event.created_at,
         )
 
     async def list(self, user_id: UUID, page: PageRequest) -> Page[DownloadEvent]:
-        mine = downloads.c.user_id == user_id
-        statement = (
-            sa.select(downloads)
-            .where(mine)
-            .order_by(downloads.c.created_at.desc(), downloads.c.id.desc())
-            .offset(page.offset)
-            .limit(page.limit)
-        )
-        rows = (await self._connection.execute(statement)).all()
-        count = sa.select(sa.func.count()).select_from(downloads).where(mine)
-        total = int((await self._connection.execute(count)).scalar_one())
-        return Page([_to_event(row) for row in rows], total, page.offset, page.limit)
+        rows = await self._db.fetch(_PAGE, user_id, page.limit, page.offset)
+        events = [
+            DownloadEvent(
+                row["id"],
+                user_id,
+                ExportFormat(row["format"]),
+                row["item_count"],
+                row["created_at"],
+            )
+            for row in rows
+            if row["id"] is not None
+        ]
+        return Page(events, rows[0]["total"], page.offset, page.limit)

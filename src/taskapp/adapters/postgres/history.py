@@ -1,18 +1,34 @@
-"""The append-only task history in PostgreSQL."""
+"""The append-only task history in PostgreSQL: appends for the unit of work, and pages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
+from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.statements import insert_select
+from taskapp.adapters.postgres.tables import task_history
+from taskapp.adapters.postgres.unit_of_work import Session, Write
+from taskapp.domain.model import (
+    ActionType,
+    FieldChange,
+    HistoryEntry,
+    HistoryQuery,
+    Page,
+    PageRequest,
+)
 
-from taskapp.adapters.postgres.tables import history_counts, task_history
-from taskapp.domain.model import ActionType, FieldChange, HistoryEntry, Page, PageRequest
-
-_INSERT = task_history.insert()  # built once (see tasks.py)
+_STORED = (
+    "id",
+    "user_id",
+    "task_id",
+    "task_title",
+    "action_type",
+    "description",
+    "changes",
+    "created_at",
+)
+_APPEND = insert_select(task_history, _STORED)
 
 
 def changes_to_json(changes: dict[str, FieldChange] | None) -> dict[str, Any] | None:
@@ -27,106 +43,124 @@ def changes_from_json(data: dict[str, Any] | None) -> dict[str, FieldChange] | N
     return {name: FieldChange(c["from"], c["to"]) for name, c in data.items()}
 
 
-def _to_entry(row: Any) -> HistoryEntry:
-    return HistoryEntry(
-        id=row.id,
-        user_id=row.user_id,
-        task_id=row.task_id,
-        task_title=row.task_title,
-        action_type=ActionType(row.action_type),
-        description=row.description,
-        changes=changes_from_json(row.changes),
-        timestamp=row.created_at,
+def _page_statement(by_task: bool, by_action: bool, anchored: bool) -> str:
+    """Entries and their exact total in one round trip.
+
+    $1 owner, $2 limit, $3 offset, then the task id, the action and the anchor id as given.
+    Without a task filter the per-user counters give the total (minus the entries newer
+    than the anchor); a single task's history is short enough to count directly.
+    """
+    n = 3
+    where = ["h.user_id = $1"]
+    task_param = action_param = anchor_param = ""
+    if by_task:
+        n += 1
+        task_param = f"${n}"
+        where.append(f"h.task_id = {task_param}")
+    if by_action:
+        n += 1
+        action_param = f"${n}"
+        where.append(f"h.action_type = {action_param}")
+    anchor = "NULL::bigint"
+    if anchored:
+        n += 1
+        anchor_param = f"${n}"
+        anchor = f"(SELECT seq FROM task_history WHERE user_id = $1 AND id = {anchor_param})"
+    filters = " AND ".join(where)
+    up_to_anchor = f"{filters} AND h.seq <= {anchor}" if anchored else filters
+    if by_task:
+        total = f"(SELECT count(*) FROM task_history h WHERE {up_to_anchor})"
+    else:
+        column = (
+            "c.total"
+            if not by_action
+            else (
+                "CASE "
+                + " ".join(
+                    f"WHEN {action_param} = '{a.value}' THEN c.{a.value.lower()}"
+                    for a in ActionType
+                )
+                + " END"
+            )
+        )
+        counted = f"coalesce((SELECT {column} FROM history_counts c WHERE c.user_id = $1), 0)"
+        total = counted
+        if anchored:
+            total += (
+                f" - (SELECT count(*) FROM task_history h WHERE {filters} AND h.seq > {anchor})"
+            )
+    return (
+        f"WITH anchor AS (SELECT {anchor} AS seq) "
+        f"SELECT totals.total, anchor.seq IS NOT NULL OR NOT {str(anchored).upper()} AS found, "
+        "page.id, page.task_id, page.task_title, page.action_type, page.description, "
+        "page.changes, page.created_at "
+        f"FROM anchor, (SELECT ({total})::bigint AS total) AS totals "
+        "LEFT JOIN LATERAL (SELECT h.id, h.task_id, h.task_title, h.action_type, "
+        f"h.description, h.changes, h.created_at FROM task_history h WHERE {up_to_anchor} "
+        "ORDER BY h.seq DESC LIMIT $2 OFFSET $3) AS page ON TRUE"
     )
 
 
+_PAGES = {
+    (t, a, s): _page_statement(t, a, s)
+    for t in (False, True)
+    for a in (False, True)
+    for s in (False, True)
+}
+
+
 class PostgresHistoryLog:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def append(self, entry: HistoryEntry) -> None:
-        await self._connection.execute(
-            _INSERT,
-            {
-                "id": entry.id,
-                "user_id": entry.user_id,
-                "task_id": entry.task_id,
-                "task_title": entry.task_title,
-                "action_type": entry.action_type.value,
-                "description": entry.description,
-                "changes": changes_to_json(entry.changes),
-                "created_at": entry.timestamp,
-            },
+        args = (
+            entry.id,
+            entry.user_id,
+            entry.task_id,
+            entry.task_title,
+            entry.action_type.value,
+            entry.description,
+            changes_to_json(entry.changes),
+            entry.timestamp,
         )
+        self._session.defer(Write(_APPEND, args))
+
+
+class PostgresHistoryReads:
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     async def list(
-        self,
-        user_id: UUID,
-        page: PageRequest,
-        task_id: UUID | None = None,
-        action_type: ActionType | None = None,
-        as_of: UUID | None = None,
+        self, user_id: UUID, query: HistoryQuery, page: PageRequest
     ) -> Page[HistoryEntry] | None:
-        h = task_history
-        conditions: list[sa.ColumnElement[bool]] = [h.c.user_id == user_id]
-        if task_id is not None:
-            conditions.append(h.c.task_id == task_id)
-        if action_type is not None:
-            conditions.append(h.c.action_type == action_type.value)
-        anchor = None
-        if as_of is not None:
-            anchor = (
-                sa.select(h.c.seq).where(h.c.user_id == user_id, h.c.id == as_of).scalar_subquery()
+        statement = _PAGES[
+            query.task_id is not None, query.action_type is not None, query.as_of is not None
+        ]
+        filters = [
+            value
+            for value in (
+                query.task_id,
+                None if query.action_type is None else query.action_type.value,
+                query.as_of,
             )
-        listed = conditions if anchor is None else [*conditions, h.c.seq <= anchor]
-        window = (
-            sa.select(h)
-            .where(*listed)
-            .order_by(h.c.seq.desc())
-            .offset(page.offset)
-            .limit(page.limit)
-            .subquery()
-            .lateral("page")
-        )
-        totals = sa.select(
-            self._total(user_id, conditions, task_id, action_type, anchor).label("total"),
-            (sa.literal(True) if anchor is None else anchor.isnot(None)).label("anchored"),
-        ).subquery("totals")
-        # One round trip: the total and the page, with one row even when the page is empty.
-        statement = sa.select(totals, window).select_from(totals.outerjoin(window, sa.true()))
-        rows = (await self._connection.execute(statement)).all()
-        if not rows[0].anchored:
+            if value is not None
+        ]
+        rows = await self._db.fetch(statement, user_id, page.limit, page.offset, *filters)
+        if not rows[0]["found"]:
             return None
-        entries = [_to_entry(row) for row in rows if row.id is not None]
-        return Page(entries, int(rows[0].total), page.offset, page.limit)
-
-    @staticmethod
-    def _total(
-        user_id: UUID,
-        conditions: Sequence[sa.ColumnElement[bool]],
-        task_id: UUID | None,
-        action_type: ActionType | None,
-        anchor: sa.ScalarSelect[Any] | None,
-    ) -> sa.ColumnElement[Any]:
-        """The exact count, without scanning a user's whole history.
-
-        Without a task filter the per-user counters answer (minus the few entries newer
-        than the anchor); a single task's history is short enough to count directly.
-        """
-        h = task_history
-        if task_id is not None:
-            where = conditions if anchor is None else [*conditions, h.c.seq <= anchor]
-            return sa.select(sa.func.count()).select_from(h).where(*where).scalar_subquery()
-        column = history_counts.c[action_type.value.lower() if action_type else "total"]
-        counted = sa.func.coalesce(
-            sa.select(column).where(history_counts.c.user_id == user_id).scalar_subquery(), 0
-        )
-        if anchor is None:
-            return counted
-        newer = (
-            sa.select(sa.func.count())
-            .select_from(h)
-            .where(*conditions, h.c.seq > anchor)
-            .scalar_subquery()
-        )
-        return counted - newer
+        entries = [
+            HistoryEntry(
+                id=row["id"],
+                user_id=user_id,
+                task_id=row["task_id"],
+                task_title=row["task_title"],
+                action_type=ActionType(row["action_type"]),
+                description=row["description"],
+                changes=changes_from_json(row["changes"]),
+                timestamp=row["created_at"],
+            )
+            for row in rows
+            if row["id"] is not None
+        ]
+        return Page(entries, rows[0]["total"], page.offset, page.limit)

@@ -1,125 +1,109 @@
-"""Idempotency keys for POST /tasks in PostgreSQL."""
+"""Idempotency keys for POST /tasks in PostgreSQL.
+
+A claim is one atomic statement on its own; the created task is recorded by the unit of
+work that creates it (same statement as the task and its history entry). `task` is SQL NULL
+while the request runs, never JSON null, so release and takeover can find the claim.
+"""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from taskapp.adapters.postgres.tables import idempotency_keys as keys
+from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.unit_of_work import Session, Write
 from taskapp.domain.model import ClaimStatus, IdempotencyClaim, Task
 
 # A claim whose request has not finished after this long is taken to have died with its
 # process, and the key may be claimed again.
 ABANDONED_AFTER = timedelta(seconds=60)
 
+# Take the key if it is new, expired, or held by a request that died; otherwise report the
+# holder as it was (same snapshot).
+_CLAIM = """
+WITH taken AS (
+    INSERT INTO idempotency_keys AS k (user_id, key, fingerprint, task, created_at, expires_at)
+    VALUES ($1, $2, $3, NULL, $4, $5)
+    ON CONFLICT (user_id, key) DO UPDATE SET
+        fingerprint = EXCLUDED.fingerprint, task = NULL,
+        created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at
+    WHERE k.expires_at <= $4 OR (k.task IS NULL AND k.created_at < $6)
+    RETURNING 1
+)
+SELECT TRUE AS claimed, NULL AS fingerprint, NULL::jsonb AS task FROM taken
+UNION ALL
+SELECT FALSE, fingerprint, task FROM idempotency_keys
+ WHERE user_id = $1 AND key = $2 AND NOT EXISTS (SELECT FROM taken)
+"""
+_COMPLETE = (
+    "UPDATE idempotency_keys SET task = $3::jsonb "
+    "WHERE user_id = $1 AND key = $2 AND {go} RETURNING 1"
+)
+_RELEASE = "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND task IS NULL"
 
-def _snapshot(task: Task) -> dict[str, Any]:
-    def stamp(value: datetime | None) -> str | None:
-        return None if value is None else value.isoformat()
-
-    return {
-        "id": str(task.id),
-        "user_id": str(task.user_id),
-        "title": task.title,
-        "description": task.description,
-        "is_completed": task.is_completed,
-        "completed_at": stamp(task.completed_at),
-        "created_at": stamp(task.created_at),
-        "updated_at": stamp(task.updated_at),
-        "version": task.version,
-    }
+_STAMPS = {"completed_at", "created_at", "updated_at"}
+_IDS = {"id", "user_id"}
 
 
-def _from_snapshot(data: dict[str, Any]) -> Task:
-    def stamp(value: str | None) -> datetime | None:
-        return None if value is None else datetime.fromisoformat(value)
+def task_snapshot(task: Task) -> dict[str, Any]:
+    """The task as JSON, field by field from the entity's own declaration."""
+    snapshot: dict[str, Any] = {}
+    for field in fields(Task):
+        value = getattr(task, field.name)
+        if field.name in _IDS:
+            value = str(value)
+        elif field.name in _STAMPS and value is not None:
+            value = value.isoformat()
+        snapshot[field.name] = value
+    return snapshot
 
-    created_at = stamp(data["created_at"])
-    updated_at = stamp(data["updated_at"])
-    assert created_at is not None
-    assert updated_at is not None
-    return Task(
-        id=UUID(data["id"]),
-        user_id=UUID(data["user_id"]),
-        title=data["title"],
-        description=data["description"],
-        is_completed=data["is_completed"],
-        completed_at=stamp(data["completed_at"]),
-        created_at=created_at,
-        updated_at=updated_at,
-        version=data["version"],
-    )
+
+def task_from_snapshot(data: dict[str, Any]) -> Task:
+    values: dict[str, Any] = {}
+    for field in fields(Task):
+        value = data[field.name]
+        if field.name in _IDS:
+            value = UUID(value)
+        elif field.name in _STAMPS and value is not None:
+            value = datetime.fromisoformat(value)
+        values[field.name] = value
+    return Task(**values)
 
 
 class PostgresIdempotencyKeys:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     async def claim(
         self, user_id: UUID, key: str, fingerprint: str, now: datetime, ttl_seconds: int
     ) -> IdempotencyClaim:
-        # Twice at most: a failed request may release the key between our two statements.
+        expires_at = now + timedelta(seconds=ttl_seconds)
+        # Twice at most: a failed request may release the key while we look.
         for _ in range(2):
-            outcome = await self._try_claim(user_id, key, fingerprint, now, ttl_seconds)
-            if outcome is not None:
-                return outcome
+            rows = await self._db.fetch(
+                _CLAIM, user_id, key, fingerprint, now, expires_at, now - ABANDONED_AFTER
+            )
+            if not rows:
+                continue
+            row = rows[0]
+            if row["claimed"]:
+                return IdempotencyClaim(ClaimStatus.CLAIMED)
+            if row["fingerprint"] != fingerprint:
+                return IdempotencyClaim(ClaimStatus.MISMATCH)
+            if row["task"] is None:
+                return IdempotencyClaim(ClaimStatus.IN_PROGRESS)
+            return IdempotencyClaim(ClaimStatus.REPLAY, task_from_snapshot(row["task"]))
         return IdempotencyClaim(ClaimStatus.IN_PROGRESS)
 
-    async def _try_claim(
-        self, user_id: UUID, key: str, fingerprint: str, now: datetime, ttl_seconds: int
-    ) -> IdempotencyClaim | None:
-        row = insert(keys).values(
-            user_id=user_id,
-            key=key,
-            fingerprint=fingerprint,
-            task=None,
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl_seconds),
-        )
-        # Take the key if it is new, expired, or held by a request that died.
-        take = row.on_conflict_do_update(
-            index_elements=[keys.c.user_id, keys.c.key],
-            set_={
-                "fingerprint": row.excluded.fingerprint,
-                "task": None,
-                "created_at": row.excluded.created_at,
-                "expires_at": row.excluded.expires_at,
-            },
-            where=sa.or_(
-                keys.c.expires_at <= now,
-                sa.and_(keys.c.task.is_(None), keys.c.created_at < now - ABANDONED_AFTER),
-            ),
-        ).returning(keys.c.key)
-        if (await self._connection.execute(take)).first() is not None:
-            return IdempotencyClaim(ClaimStatus.CLAIMED)
-        existing = (
-            await self._connection.execute(
-                sa.select(keys.c.fingerprint, keys.c.task).where(
-                    keys.c.user_id == user_id, keys.c.key == key
-                )
-            )
-        ).first()
-        if existing is None:
-            return None
-        if existing.fingerprint != fingerprint:
-            return IdempotencyClaim(ClaimStatus.MISMATCH)
-        if existing.task is None:
-            return IdempotencyClaim(ClaimStatus.IN_PROGRESS)
-        return IdempotencyClaim(ClaimStatus.REPLAY, _from_snapshot(existing.task))
+    async def release(self, user_id: UUID, key: str) -> None:
+        await self._db.execute(_RELEASE, user_id, key)
+
+
+class PostgresIdempotencyRecords:
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def complete(self, user_id: UUID, key: str, task: Task) -> None:
-        await self._connection.execute(
-            keys.update()
-            .where(keys.c.user_id == user_id, keys.c.key == key)
-            .values(task=_snapshot(task))
-        )
-
-    async def release(self, user_id: UUID, key: str) -> None:
-        await self._connection.execute(
-            keys.delete().where(keys.c.user_id == user_id, keys.c.key == key, keys.c.task.is_(None))
-        )
+        self._session.defer(Write(_COMPLETE, (user_id, key, task_snapshot(task))))

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 import taskapp
-from taskapp.adapters.postgres.engine import asyncpg_url
+from taskapp.adapters.postgres.database import sqlalchemy_url
 
 # Any constant works; it only has to be the same for every instance of taskapp.
 MIGRATION_LOCK_ID = 0x7461736B  # "task"
@@ -25,7 +25,7 @@ def migrations_directory() -> Path:
 def alembic_config(database_url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_directory()))
-    url = asyncpg_url(database_url).render_as_string(hide_password=False)
+    url = sqlalchemy_url(database_url)
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

@@ -2,80 +2,68 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from taskapp.adapters.postgres.statements import column_list, insert_select
 from taskapp.adapters.postgres.tables import refresh_tokens
+from taskapp.adapters.postgres.unit_of_work import Session, Write
 from taskapp.domain.model import RefreshToken
 
-
-def _to_token(row: sa.Row[Any]) -> RefreshToken:
-    return RefreshToken(
-        id=row.id,
-        user_id=row.user_id,
-        family_id=row.family_id,
-        token_hash=row.token_hash,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        used_at=row.used_at,
-        revoked_at=row.revoked_at,
-    )
+TOKEN_COLUMNS = tuple(field.name for field in fields(RefreshToken))
+_COLUMNS = column_list(TOKEN_COLUMNS)
+_ADD = insert_select(refresh_tokens, TOKEN_COLUMNS)
+_n = len(TOKEN_COLUMNS)
+# Only while the user's password is still the one verified. FOR SHARE: a password change
+# holding the user's row makes this wait and then see the new hash (no row, no token); a
+# change that comes later waits for this token and revokes it.
+_ADD_WHILE_PASSWORD = _ADD.replace(
+    " WHERE {go} RETURNING 1",
+    f" FROM users WHERE users.id = ${_n + 1} AND users.password_hash = ${_n + 2} AND {{go}}"
+    " FOR SHARE OF users RETURNING 1",
+)
+_SPEND = (
+    f"UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 "
+    f"AND used_at IS NULL AND revoked_at IS NULL AND expires_at > $2 RETURNING {_COLUMNS}"
+)
+_FIND = f"SELECT {_COLUMNS} FROM refresh_tokens WHERE token_hash = $1"
+_REVOKE_FAMILY = (
+    "UPDATE refresh_tokens SET revoked_at = $2 "
+    "WHERE family_id = $1 AND revoked_at IS NULL AND {go} RETURNING 1"
+)
+_REVOKE_ALL = (
+    "UPDATE refresh_tokens SET revoked_at = $2 "
+    "WHERE user_id = $1 AND revoked_at IS NULL AND {go} RETURNING 1"
+)
 
 
 class PostgresRefreshTokenRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
-    async def add(self, token: RefreshToken) -> None:
-        await self._connection.execute(
-            refresh_tokens.insert().values(
-                id=token.id,
-                user_id=token.user_id,
-                family_id=token.family_id,
-                token_hash=token.token_hash,
-                created_at=token.created_at,
-                expires_at=token.expires_at,
-            )
-        )
+    async def add(self, token: RefreshToken, *, password_hash: str | None = None) -> None:
+        row = tuple(getattr(token, name) for name in TOKEN_COLUMNS)
+        if password_hash is None:
+            self._session.defer(Write(_ADD, row))
+        else:
+            args = (*row, token.user_id, password_hash)
+            self._session.defer(Write(_ADD_WHILE_PASSWORD, args, guarded=True))
 
     async def spend(self, token_hash: str, now: datetime) -> RefreshToken | None:
         # One conditional UPDATE: the row lock makes a concurrent second spend see used_at
         # already set and match nothing.
-        result = await self._connection.execute(
-            refresh_tokens.update()
-            .where(
-                refresh_tokens.c.token_hash == token_hash,
-                refresh_tokens.c.used_at.is_(None),
-                refresh_tokens.c.revoked_at.is_(None),
-                refresh_tokens.c.expires_at > now,
-            )
-            .values(used_at=now)
-            .returning(*refresh_tokens.c)
-        )
-        row = result.first()
-        return None if row is None else _to_token(row)
+        connection = await self._session.in_transaction()
+        row = await connection.fetchrow(_SPEND, token_hash, now)
+        return None if row is None else RefreshToken(*row)
 
     async def find(self, token_hash: str) -> RefreshToken | None:
-        result = await self._connection.execute(
-            sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
-        )
-        row = result.first()
-        return None if row is None else _to_token(row)
+        connection = await self._session.in_transaction()
+        row = await connection.fetchrow(_FIND, token_hash)
+        return None if row is None else RefreshToken(*row)
 
     async def revoke_family(self, family_id: UUID, now: datetime) -> None:
-        await self._connection.execute(
-            refresh_tokens.update()
-            .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        self._session.defer(Write(_REVOKE_FAMILY, (family_id, now)))
 
     async def revoke_all_for_user(self, user_id: UUID, now: datetime) -> None:
-        await self._connection.execute(
-            refresh_tokens.update()
-            .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
+        self._session.defer(Write(_REVOKE_ALL, (user_id, now)))

@@ -2,77 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import fields
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.statements import column_list
+from taskapp.domain.model import RATING_MAX, RATING_MIN, Review, ReviewSummary
 
-from taskapp.adapters.postgres.tables import reviews
-from taskapp.domain.model import Review, ReviewSummary
+REVIEW_COLUMNS = tuple(field.name for field in fields(Review))
+_COLUMNS = column_list(REVIEW_COLUMNS)
+_RATINGS = range(RATING_MIN, RATING_MAX + 1)
+_UPSERT = (
+    f"INSERT INTO reviews AS r ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) "
+    "ON CONFLICT (user_id) DO UPDATE SET rating = EXCLUDED.rating, "
+    "comment = EXCLUDED.comment, updated_at = EXCLUDED.updated_at "
+    # xmax is 0 for a freshly inserted row version, non-zero after ON CONFLICT UPDATE.
+    f"RETURNING {column_list(REVIEW_COLUMNS, 'r.')}, (r.xmax = 0) AS created"
+)
+_GET = f"SELECT {_COLUMNS} FROM reviews WHERE user_id = $1"
+_SUMMARY = (
+    "SELECT count(*), coalesce(sum(rating), 0)::bigint, "
+    + ", ".join(f"count(*) FILTER (WHERE rating = {n})" for n in _RATINGS)
+    + " FROM reviews"
+)
 
 
-def _to_review(row: Any) -> Review:
-    return Review(
-        id=row.id,
-        user_id=row.user_id,
-        rating=row.rating,
-        comment=row.comment,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
-class PostgresReviewRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+class PostgresReviewStore:
+    def __init__(self, database: Database) -> None:
+        self._db = database
 
     async def upsert(self, review: Review) -> tuple[Review, bool]:
-        row = insert(reviews).values(
-            id=review.id,
-            user_id=review.user_id,
-            rating=review.rating,
-            comment=review.comment,
-            created_at=review.created_at,
-            updated_at=review.updated_at,
-        )
-        statement = row.on_conflict_do_update(
-            index_elements=[reviews.c.user_id],
-            set_={
-                "rating": row.excluded.rating,
-                "comment": row.excluded.comment,
-                "updated_at": row.excluded.updated_at,
-            },
-        ).returning(
-            *reviews.c,
-            # xmax is 0 for a freshly inserted row version, non-zero after ON CONFLICT UPDATE.
-            (sa.literal_column("xmax") == sa.literal_column("'0'")).label("created"),
-        )
-        stored = (await self._connection.execute(statement)).one()
-        return _to_review(stored), bool(stored.created)
+        args = tuple(getattr(review, name) for name in REVIEW_COLUMNS)
+        row = await self._db.fetchrow(_UPSERT, *args)
+        assert row is not None
+        return Review(*row[:-1]), bool(row["created"])
 
     async def get(self, user_id: UUID) -> Review | None:
-        row = (
-            await self._connection.execute(sa.select(reviews).where(reviews.c.user_id == user_id))
-        ).first()
-        return None if row is None else _to_review(row)
+        row = await self._db.fetchrow(_GET, user_id)
+        return None if row is None else Review(*row)
 
     async def summary(self) -> ReviewSummary:
-        per_rating = [
-            sa.func.count().filter(reviews.c.rating == n).label(f"r{n}") for n in range(1, 6)
-        ]
-        row = (
-            await self._connection.execute(
-                sa.select(
-                    sa.func.count().label("reviews"),
-                    sa.func.coalesce(sa.func.sum(reviews.c.rating), 0).label("rating_sum"),
-                    *per_rating,
-                )
-            )
-        ).one()
+        row = await self._db.fetchrow(_SUMMARY)
+        assert row is not None
         return ReviewSummary(
-            count=int(row.reviews),
-            rating_sum=int(row.rating_sum),
-            distribution={n: int(getattr(row, f"r{n}")) for n in range(1, 6)},
+            count=row[0],
+            rating_sum=row[1],
+            distribution={n: row[i] for i, n in enumerate(_RATINGS, start=2)},
         )

@@ -40,6 +40,8 @@ users = sa.Table(
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("email", sa.Text, nullable=False),
+    # The address as the domain compares it (model.email_key): NFKC and case folded.
+    sa.Column("email_key", sa.Text, nullable=False),
     sa.Column("display_name", sa.Text, nullable=True),
     sa.Column("password_hash", sa.Text, nullable=False),
     _timestamp("created_at"),
@@ -49,7 +51,7 @@ users = sa.Table(
         "display_name IS NULL OR char_length(display_name) BETWEEN 1 AND 100",
         name="display_name_length",
     ),
-    sa.Index("uq_users_email_lower", sa.text("lower(email)"), unique=True),
+    sa.Index("uq_users_email_key", "email_key", unique=True),
 )
 
 refresh_tokens = sa.Table(

@@ -1,59 +1,130 @@
-"""The unit of work: one transaction on one pooled connection, rolled back unless committed."""
+"""Units of work on asyncpg: the writes of a use case land together, or none of them.
+
+Repositories do not send their writes at once: they describe them (`Write`), and `commit()`
+sends them. A unit that only wrote is sent as ONE statement, a data-modifying CTE (a change
+and its history entry: one round trip, no BEGIN/COMMIT). A unit that also had to read or
+lock inside the transaction (the account flows) runs in a transaction that starts at its
+first such step, and its writes are sent in order on commit. Either way a write guarded by
+a version that finds its row changed makes the commit raise StaleWrite, and nothing of the
+unit lands.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import suppress
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import asyncpg
 
-from taskapp.adapters.postgres.downloads import PostgresDownloadLog
+from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.errors import translate
-from taskapp.adapters.postgres.history import PostgresHistoryLog
-from taskapp.adapters.postgres.idempotency import PostgresIdempotencyKeys
-from taskapp.adapters.postgres.refresh_tokens import PostgresRefreshTokenRepository
-from taskapp.adapters.postgres.reviews import PostgresReviewRepository
-from taskapp.adapters.postgres.tasks import PostgresTaskRepository
-from taskapp.adapters.postgres.users import PostgresUserRepository
-from taskapp.domain.errors import ServiceUnavailable
+from taskapp.adapters.postgres.statements import combined
+from taskapp.domain.errors import StaleWrite
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One statement: `sql` ends in `RETURNING 1` and has `{go}` where the condition that
+    the earlier guarded writes found their rows belongs. A guarded write must hit a row."""
+
+    sql: str
+    args: tuple[Any, ...]
+    guarded: bool = False
+
+
+class Session:
+    """What one unit of work's repositories share: its pending writes, and the connection
+    and transaction once a step needs them before the commit."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._writes: list[Write] = []
+        self._connection_scope: Any = None
+        self._connection: asyncpg.Connection | None = None
+        self._transaction: Any = None
+
+    def defer(self, write: Write) -> None:
+        self._writes.append(write)
+
+    async def in_transaction(self) -> asyncpg.Connection:
+        """The unit's connection, inside its transaction (begun on first need)."""
+        if self._connection is None:
+            scope = self._database.connection()
+            self._connection = await scope.__aenter__()
+            self._connection_scope = scope
+            try:
+                self._transaction = self._connection.transaction()
+                await self._transaction.start()
+            except Exception as error:
+                raise translate(error) from error
+        return self._connection
+
+    async def commit(self) -> None:
+        writes, self._writes = self._writes, []
+        try:
+            if self._connection is not None:
+                for write in writes:
+                    rows = await self._connection.fetch(write.sql.format(go="TRUE"), *write.args)
+                    if write.guarded and not rows:
+                        raise StaleWrite
+                await self._transaction.commit()
+                self._transaction = None
+            elif writes:
+                await self._send_at_once(writes)
+        except Exception as error:
+            raise translate(error) from error
+
+    async def _send_at_once(self, writes: list[Write]) -> None:
+        if _guards_lead(writes):
+            shape = tuple((w.sql, len(w.args), w.guarded) for w in writes)
+            args = [arg for write in writes for arg in write.args]
+            counts = await self._database.fetchrow(combined(shape), *args)
+            assert counts is not None
+            if any(
+                write.guarded and not count for write, count in zip(writes, counts, strict=True)
+            ):
+                raise StaleWrite
+            return
+        # A guarded write after an unguarded one cannot stop it inside one statement:
+        # send them in a transaction instead, which the failed guard rolls back.
+        await self.in_transaction()
+        self._writes = writes
+        await self.commit()
+
+    async def close(self) -> None:
+        self._writes = []
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        scope, self._connection_scope = self._connection_scope, None
+        transaction, self._transaction = self._transaction, None
+        try:
+            if transaction is not None and not connection.is_closed():
+                await transaction.rollback()
+        except Exception:  # noqa: S110 - a broken connection: the pool discards it
+            pass
+        finally:
+            await scope.__aexit__(None, None, None)
+
+
+def _guards_lead(writes: list[Write]) -> bool:
+    """True when no guarded write follows an unguarded one."""
+    seen_unguarded = False
+    for write in writes:
+        if write.guarded and seen_unguarded:
+            return False
+        seen_unguarded = seen_unguarded or not write.guarded
+    return True
 
 
 class PostgresUnitOfWork:
-    users: PostgresUserRepository
-    refresh_tokens: PostgresRefreshTokenRepository
-    tasks: PostgresTaskRepository
-    history: PostgresHistoryLog
-    idempotency_keys: PostgresIdempotencyKeys
-    downloads: PostgresDownloadLog
-    reviews: PostgresReviewRepository
+    """The transaction boundary for one use case. Subclasses name their repositories."""
 
-    def __init__(
-        self, engine: AsyncEngine, gate: ConnectionGate, *, read_only: bool = False
-    ) -> None:
-        self._engine = engine
-        self._gate = gate
-        self._read_only = read_only
-        self._connection: AsyncConnection | None = None
+    def __init__(self, database: Database) -> None:
+        self._session = Session(database)
 
     async def __aenter__(self) -> Self:
-        await self._gate.enter()
-        try:
-            connection = await self._engine.connect()
-            if not self._read_only:
-                await connection.begin()
-        except BaseException as error:
-            self._gate.leave()
-            raise translate(error) from error
-        self._connection = connection
-        self.users = PostgresUserRepository(connection)
-        self.refresh_tokens = PostgresRefreshTokenRepository(connection)
-        self.tasks = PostgresTaskRepository(connection)
-        self.history = PostgresHistoryLog(connection)
-        self.idempotency_keys = PostgresIdempotencyKeys(connection)
-        self.downloads = PostgresDownloadLog(connection)
-        self.reviews = PostgresReviewRepository(connection)
         return self
 
     async def __aexit__(
@@ -62,70 +133,7 @@ class PostgresUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        connection, self._connection = self._connection, None
-        if connection is None:
-            return
-        # A broken connection may fail both; close() still returns it to (or drops it from)
-        # the pool, and the original error is what matters.
-        try:
-            with suppress(Exception):
-                if connection.in_transaction():
-                    await connection.rollback()
-            with suppress(Exception):
-                await connection.close()
-        finally:
-            self._gate.leave()
-        if isinstance(exc, Exception):
-            translated = translate(exc)
-            if translated is not exc:
-                raise translated from exc
+        await self._session.close()
 
     async def commit(self) -> None:
-        if self._connection is None or self._read_only:
-            raise RuntimeError("commit() outside a writing unit of work")
-        try:
-            await self._connection.commit()
-        except Exception as error:
-            raise translate(error) from error
-
-    async def rollback(self) -> None:
-        if self._connection is not None and self._connection.in_transaction():
-            await self._connection.rollback()
-
-
-class ConnectionGate:
-    """First come, first served access to the pool.
-
-    SQLAlchemy's pool does not hand connections to waiters in arrival order; under a burst
-    (256 connections on a pool of 20) some requests starved past the pool timeout while
-    later ones got through. An asyncio.Semaphore queues fairly, and its wait is bounded by
-    the same timeout, after which the answer is a 503.
-    """
-
-    def __init__(self, capacity: int, timeout_seconds: float) -> None:
-        self._slots = asyncio.Semaphore(capacity)
-        self._timeout = timeout_seconds
-
-    async def enter(self) -> None:
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self._timeout)
-        except TimeoutError:
-            raise ServiceUnavailable("The database is busy; try again shortly") from None
-
-    def leave(self) -> None:
-        self._slots.release()
-
-
-class PostgresUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine, gate: ConnectionGate | None = None) -> None:
-        self._engine = engine
-        pool = engine.sync_engine.pool
-        capacity = pool.size() + max(pool._max_overflow, 0)  # type: ignore[attr-defined]
-        self._gate = gate or ConnectionGate(capacity, pool._timeout)  # type: ignore[attr-defined]
-        # Same pool; connections checked out through it run without a transaction.
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-
-    def __call__(self, *, read_only: bool = False) -> PostgresUnitOfWork:
-        if read_only:
-            return PostgresUnitOfWork(self._autocommit, self._gate, read_only=True)
-        return PostgresUnitOfWork(self._engine, self._gate)
+        await self._session.commit()

@@ -1,75 +1,53 @@
-"""Users in PostgreSQL."""
+"""Users in PostgreSQL: writes for the accounts unit of work, and reads."""
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from taskapp.adapters.postgres.errors import translate
+from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.statements import column_list, insert_select
 from taskapp.adapters.postgres.tables import users
-from taskapp.domain.errors import EmailAlreadyRegistered
-from taskapp.domain.model import TRIMMED, User
+from taskapp.adapters.postgres.unit_of_work import Session, Write
+from taskapp.domain.model import User, email_key
 
-_ON_UNIQUE = {"uq_users_email_lower": EmailAlreadyRegistered}
-
-
-def _to_user(row: sa.Row[Any]) -> User:
-    return User(
-        id=row.id,
-        email=row.email,
-        display_name=row.display_name,
-        password_hash=row.password_hash,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+USER_COLUMNS = tuple(field.name for field in fields(User))
+_COLUMNS = column_list(USER_COLUMNS)
+_ADD = insert_select(users, (*USER_COLUMNS, "email_key"))
+_SET_HASH = (
+    "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 AND {go} RETURNING 1"
+)
+_GET = f"SELECT {_COLUMNS} FROM users WHERE id = $1"
+_BY_EMAIL = f"SELECT {_COLUMNS} FROM users WHERE email_key = $1"
+_LOCK_SHARED = "SELECT 1 FROM users WHERE id = $1 FOR SHARE"
+_LOCK_EXCLUSIVE = "SELECT 1 FROM users WHERE id = $1 FOR UPDATE"
 
 
 class PostgresUserRepository:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     async def add(self, user: User) -> None:
-        statement = users.insert().values(
-            id=user.id,
-            email=user.email,
-            display_name=user.display_name,
-            password_hash=user.password_hash,
-            created_at=user.created_at,
-            updated_at=user.updated_at,
-        )
-        try:
-            await self._connection.execute(statement)
-        except sa_exc.IntegrityError as error:
-            raise translate(error, _ON_UNIQUE) from error
-
-    async def get(self, user_id: UUID) -> User | None:
-        result = await self._connection.execute(sa.select(users).where(users.c.id == user_id))
-        row = result.first()
-        return None if row is None else _to_user(row)
-
-    async def get_by_email(self, email: str) -> User | None:
-        result = await self._connection.execute(
-            # lower() on both sides: the same folding as the unique index uses.
-            sa.select(users).where(
-                sa.func.lower(users.c.email) == sa.func.lower(email.strip(TRIMMED))
-            )
-        )
-        row = result.first()
-        return None if row is None else _to_user(row)
+        args = (*(getattr(user, name) for name in USER_COLUMNS), email_key(user.email))
+        self._session.defer(Write(_ADD, args))
 
     async def lock(self, user_id: UUID, *, exclusive: bool) -> None:
-        statement = sa.select(users.c.id).where(users.c.id == user_id)
-        locked = statement.with_for_update(read=not exclusive)
-        await self._connection.execute(locked)
+        connection = await self._session.in_transaction()
+        await connection.execute(_LOCK_EXCLUSIVE if exclusive else _LOCK_SHARED, user_id)
 
     async def set_password_hash(self, user_id: UUID, password_hash: str, now: datetime) -> None:
-        await self._connection.execute(
-            users.update()
-            .where(users.c.id == user_id)
-            .values(password_hash=password_hash, updated_at=now)
-        )
+        self._session.defer(Write(_SET_HASH, (user_id, password_hash, now)))
+
+
+class PostgresAccountReads:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def user(self, user_id: UUID) -> User | None:
+        row = await self._db.fetchrow(_GET, user_id)
+        return None if row is None else User(*row)
+
+    async def user_by_email(self, email: str) -> User | None:
+        row = await self._db.fetchrow(_BY_EMAIL, email_key(email))
+        return None if row is None else User(*row)

@@ -11,12 +11,12 @@ from taskapp.domain.errors import (
     InvalidCredentials,
     RateLimited,
     ServiceUnavailable,
+    StaleWrite,
     TokenReused,
     Unauthorized,
 )
 from taskapp.domain.model import (
     EMAIL_MAX_LENGTH,
-    TRIMMED,
     RefreshToken,
     TokenPair,
     User,
@@ -25,14 +25,16 @@ from taskapp.domain.model import (
     email_key,
     normalize_display_name,
     normalize_email,
+    trim,
 )
 from taskapp.domain.ports import (
+    AccountReads,
+    AccountsUnitOfWork,
+    AccountsUnitOfWorkFactory,
     Clock,
     PasswordHasher,
     RateLimiter,
     TokenService,
-    UnitOfWork,
-    UnitOfWorkFactory,
 )
 
 # Verified against when the email is unknown, so both failures cost one Argon2 verify.
@@ -52,7 +54,8 @@ class AccountService:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: AccountsUnitOfWorkFactory,
+        reads: AccountReads,
         hasher: PasswordHasher,
         tokens: TokenService,
         clock: Clock,
@@ -61,6 +64,7 @@ class AccountService:
         refresh_ttl: timedelta,
     ) -> None:
         self._uow = uow
+        self._reads = reads
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
@@ -88,21 +92,27 @@ class AccountService:
         if not self._hasher.has_capacity():  # a flood is refused before any database work
             raise ServiceUnavailable("Too many sign-in attempts are being processed", 1)
         await self._check_rate_limits("login", client_address, email)
-        user = None
-        if _could_be_registered(email):
-            async with self._uow(read_only=True) as uow:
-                user = await uow.users.get_by_email(email.strip(TRIMMED))
+        user = await self._reads.user_by_email(email) if _could_be_registered(email) else None
         if user is None:
             await self._hasher.verify(await self._get_dummy_hash(), password)
             raise InvalidCredentials
         if not await self._hasher.verify(user.password_hash, password):
             raise InvalidCredentials
-        async with self._uow() as uow:
-            if self._hasher.needs_rehash(user.password_hash):
-                new_hash = await self._hasher.hash(password)
-                await uow.users.set_password_hash(user.id, new_hash, self._clock.now())
-            pair = await self._issue_pair(uow, user.id, family_id=uuid.uuid4())
-            await uow.commit()
+        new_hash = None
+        if self._hasher.needs_rehash(user.password_hash):
+            new_hash = await self._hasher.hash(password)
+        try:
+            async with self._uow() as uow:
+                # Issued only while the password is still the one just verified: a login
+                # that raced a password change gets no session that outlives the change.
+                pair = await self._issue_pair(
+                    uow, user.id, uuid.uuid4(), verified_hash=user.password_hash
+                )
+                if new_hash is not None:
+                    await uow.users.set_password_hash(user.id, new_hash, self._clock.now())
+                await uow.commit()
+        except StaleWrite:
+            raise InvalidCredentials from None
         return pair
 
     async def refresh(self, refresh_token: str) -> TokenPair:
@@ -126,7 +136,10 @@ class AccountService:
         raise Unauthorized("The refresh token is invalid, expired or revoked")
 
     async def logout(self, user_id: UUID, refresh_token: str) -> None:
-        """Revoke the token's whole family. Unknown or foreign tokens are a silent no-op."""
+        """Revoke the token's whole family. Unknown or foreign tokens are a silent no-op (an
+        answer must not tell whether a token exists). Access tokens already issued stay
+        valid until they expire (at most ACCESS_TOKEN_TTL_SECONDS), as after a password
+        change: they are checked by signature, not looked up."""
         token_hash = self._tokens.hash_refresh_token(refresh_token)
         async with self._uow() as uow:
             await uow.users.lock(user_id, exclusive=True)
@@ -151,13 +164,18 @@ class AccountService:
             await uow.commit()
 
     async def current_user(self, user_id: UUID) -> User:
-        async with self._uow(read_only=True) as uow:
-            user = await uow.users.get(user_id)
+        user = await self._reads.user(user_id)
         if user is None:  # deleted since the token was issued
             raise Unauthorized
         return user
 
-    async def _issue_pair(self, uow: UnitOfWork, user_id: UUID, family_id: UUID) -> TokenPair:
+    async def _issue_pair(
+        self,
+        uow: AccountsUnitOfWork,
+        user_id: UUID,
+        family_id: UUID,
+        verified_hash: str | None = None,
+    ) -> TokenPair:
         now = self._clock.now()
         access = self._tokens.issue_access_token(user_id, now)
         refresh = self._tokens.new_refresh_token()
@@ -169,7 +187,8 @@ class AccountService:
                 token_hash=self._tokens.hash_refresh_token(refresh),
                 created_at=now,
                 expires_at=now + self._refresh_ttl,
-            )
+            ),
+            password_hash=verified_hash,
         )
         return TokenPair(
             access_token=access.token,
@@ -207,5 +226,5 @@ class AccountService:
 def _could_be_registered(email: str) -> bool:
     """Cheap screening: an address no account can have is not looked up (the database
     could not even store some of them); the caller still pays for a dummy verify."""
-    stripped = email.strip(TRIMMED)
+    stripped = trim(email)
     return 0 < len(stripped) <= EMAIL_MAX_LENGTH and not contains_unstorable_text(stripped)

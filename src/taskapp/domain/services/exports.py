@@ -15,14 +15,15 @@ from taskapp.domain.model import (
     TaskQuery,
     TaskStatus,
 )
-from taskapp.domain.ports import Clock, TaskBatch, UnitOfWorkFactory
+from taskapp.domain.ports import Clock, DownloadLog, TaskBatch, TaskReads
 
 BATCH_SIZE = 500
 
 
 class ExportService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
+    def __init__(self, reads: TaskReads, downloads: DownloadLog, clock: Clock) -> None:
+        self._reads = reads
+        self._downloads = downloads
         self._clock = clock
 
     async def stream(
@@ -30,7 +31,7 @@ class ExportService:
     ) -> AsyncIterator[TaskBatch]:
         """Yield the tasks batch by batch; record the download once the last batch is out.
 
-        Each batch is read in its own short transaction, so a slow or vanished client holds
+        Each batch is its own read (one round trip), so a slow or vanished client holds
         no database connection. A download the client abandons (the generator is closed
         early, or never resumed) is not recorded: the user did not get the file.
         """
@@ -38,8 +39,7 @@ class ExportService:
         sent = 0
         last: Task | None = None
         while True:
-            async with self._uow(read_only=True) as uow:
-                batch = await uow.tasks.batch_after(user_id, query, last, BATCH_SIZE)
+            batch = await self._reads.batch_after(user_id, query, last, BATCH_SIZE)
             if batch:
                 yield batch
                 sent += len(batch)
@@ -47,10 +47,7 @@ class ExportService:
             if len(batch) < BATCH_SIZE:
                 break
         event = DownloadEvent(uuid.uuid4(), user_id, fmt, sent, self._clock.now())
-        async with self._uow() as uow:
-            await uow.downloads.record(event)
-            await uow.commit()
+        await self._downloads.record(event)
 
     async def downloads(self, user_id: UUID, page: PageRequest) -> Page[DownloadEvent]:
-        async with self._uow(read_only=True) as uow:
-            return await uow.downloads.list(user_id, page)
+        return await self._downloads.list(user_id, page)

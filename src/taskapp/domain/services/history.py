@@ -5,25 +5,19 @@ from __future__ import annotations
 from uuid import UUID
 
 from taskapp.domain.errors import NotFound
-from taskapp.domain.model import ActionType, HistoryEntry, Page, PageRequest
-from taskapp.domain.ports import UnitOfWorkFactory
+from taskapp.domain.model import HistoryEntry, HistoryQuery, Page, PageRequest
+from taskapp.domain.ports import HistoryReads
 
 
 class HistoryService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
-        self._uow = uow
+    def __init__(self, reads: HistoryReads) -> None:
+        self._reads = reads
 
     async def list(
-        self,
-        user_id: UUID,
-        page: PageRequest,
-        task_id: UUID | None = None,
-        action_type: ActionType | None = None,
-        as_of: UUID | None = None,
+        self, user_id: UUID, query: HistoryQuery, page: PageRequest
     ) -> Page[HistoryEntry]:
-        """The caller's entries, newest first (insertion order breaks ties)."""
-        async with self._uow(read_only=True) as uow:
-            found = await uow.history.list(user_id, page, task_id, action_type, as_of)
+        """The caller's entries, newest first (commit order)."""
+        found = await self._reads.list(user_id, query, page)
         if found is None:
             raise NotFound("`as_of` names no history entry of yours")
         return found

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from taskapp.domain.errors import ReviewNotFound
 from taskapp.domain.model import Review, ReviewSummary, check_rating, normalize_comment
-from taskapp.domain.ports import Clock, UnitOfWorkFactory
+from taskapp.domain.ports import Clock, ReviewStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,8 +18,8 @@ class Submitted:
 
 
 class ReviewService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
+    def __init__(self, store: ReviewStore, clock: Clock) -> None:
+        self._store = store
         self._clock = clock
 
     async def submit(self, user_id: UUID, rating: int, comment: str | None) -> Submitted:
@@ -27,18 +27,14 @@ class ReviewService:
         review = Review(
             uuid.uuid4(), user_id, check_rating(rating), normalize_comment(comment), now, now
         )
-        async with self._uow() as uow:
-            stored, created = await uow.reviews.upsert(review)
-            await uow.commit()
+        stored, created = await self._store.upsert(review)
         return Submitted(stored, created)
 
     async def mine(self, user_id: UUID) -> Review:
-        async with self._uow(read_only=True) as uow:
-            review = await uow.reviews.get(user_id)
+        review = await self._store.get(user_id)
         if review is None:
             raise ReviewNotFound
         return review
 
     async def summary(self) -> ReviewSummary:
-        async with self._uow(read_only=True) as uow:
-            return await uow.reviews.summary()
+        return await self._store.summary()

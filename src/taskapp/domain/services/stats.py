@@ -9,14 +9,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import Week, WeeklyStats
-from taskapp.domain.ports import Clock, UnitOfWorkFactory
+from taskapp.domain.ports import Clock, StatsReads
+
+# Names the tz database ships that name no place: the host's own zone, and a placeholder.
+_NOT_PLACES = frozenset({"localtime", "Factory", "posixrules"})
 
 
 @cache
 def known_zones() -> frozenset[str]:
     """The IANA zone names this system knows; nothing else is accepted (not file paths,
     not legacy aliases that are missing from the list)."""
-    return frozenset(available_timezones() | {"UTC"})
+    return frozenset((available_timezones() | {"UTC"}) - _NOT_PLACES)
 
 
 def parse_zone(name: str) -> ZoneInfo:
@@ -29,8 +32,8 @@ def parse_zone(name: str) -> ZoneInfo:
 
 
 class StatsService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
-        self._uow = uow
+    def __init__(self, reads: StatsReads, clock: Clock) -> None:
+        self._reads = reads
         self._clock = clock
 
     async def weekly(
@@ -40,6 +43,5 @@ class StatsService:
         zone = parse_zone(zone_name)
         today = self._clock.now().astimezone(zone).date()
         week = Week.containing(day or today, zone, zone_name)
-        async with self._uow(read_only=True) as uow:
-            counts = await uow.tasks.count_week(user_id, week.start, week.end)
+        counts = await self._reads.count_week(user_id, week.start, week.end)
         return WeeklyStats(week, counts)

@@ -1,38 +1,51 @@
-"""Task use cases. Each change and its history entry land in one transaction, or neither."""
+"""Task use cases. Each change and its history entry land together, or neither.
+
+A change reads the task (one round trip), lets the entity decide, and writes the change and
+its history entry guarded by the version it read (one more round trip). When another change
+won the race in between, the write does nothing and the decision is made again on the
+fresh task: optimistic concurrency, so no transaction stays open across round trips.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from taskapp.domain.errors import (
+    Contended,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
+    StaleWrite,
     TaskNotFound,
     ValidationFailed,
     VersionConflict,
 )
 from taskapp.domain.model import (
+    IDEMPOTENCY_TTL_SECONDS,
     KEEP,
     ActionType,
     ClaimStatus,
+    FieldChange,
     HistoryEntry,
     Keep,
     Page,
     PageRequest,
     Task,
     TaskQuery,
+    check_idempotency_key,
     normalize_description,
     normalize_title,
 )
-from taskapp.domain.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from taskapp.domain.ports import Clock, IdempotencyKeys, TaskReads, TasksUnitOfWorkFactory
 
-IDEMPOTENCY_TTL_SECONDS = 24 * 3600
-IDEMPOTENCY_KEY_MAX_LENGTH = 255
+# Enough for every one of 64 concurrent changes of one task to get its turn.
+MAX_ATTEMPTS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,27 +54,23 @@ class Created:
     replayed: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Changed:
-    """The task after the request, and whether the request changed anything."""
-
-    task: Task
-    changed: bool
-
-
-def check_idempotency_key(key: str) -> str:
-    printable_ascii = all(" " <= ch <= "~" for ch in key)
-    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX_LENGTH or not printable_ascii:
-        raise ValidationFailed.of(
-            "Idempotency-Key",
-            f"must be 1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters",
-        )
-    return key
+# A rule decides on the task as read: the changed task with its history action and field
+# changes, or None when the request changes nothing.
+Decision = tuple[Task, ActionType, dict[str, FieldChange] | None] | None
+Rule = Callable[[Task, datetime], Decision]
 
 
 class TaskService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self,
+        uow: TasksUnitOfWorkFactory,
+        reads: TaskReads,
+        idempotency_keys: IdempotencyKeys,
+        clock: Clock,
+    ) -> None:
         self._uow = uow
+        self._reads = reads
+        self._keys = idempotency_keys
         self._clock = clock
 
     async def create(
@@ -77,11 +86,9 @@ class TaskService:
             return Created(await self._insert(user_id, title, description))
         key = check_idempotency_key(idempotency_key)
         fingerprint = _fingerprint(title, description)
-        async with self._uow() as uow:
-            claim = await uow.idempotency_keys.claim(
-                user_id, key, fingerprint, self._clock.now(), IDEMPOTENCY_TTL_SECONDS
-            )
-            await uow.commit()
+        claim = await self._keys.claim(
+            user_id, key, fingerprint, self._clock.now(), IDEMPOTENCY_TTL_SECONDS
+        )
         if claim.status is ClaimStatus.REPLAY and claim.task is not None:
             return Created(claim.task, replayed=True)
         if claim.status is ClaimStatus.IN_PROGRESS:
@@ -91,9 +98,7 @@ class TaskService:
         try:
             return Created(await self._insert(user_id, title, description, key))
         except BaseException:
-            async with self._uow() as uow:
-                await uow.idempotency_keys.release(user_id, key)
-                await uow.commit()
+            await self._keys.release(user_id, key)
             raise
 
     async def _insert(
@@ -110,15 +115,13 @@ class TaskService:
         return task
 
     async def get(self, user_id: UUID, task_id: UUID) -> Task:
-        async with self._uow(read_only=True) as uow:
-            task = await uow.tasks.get(user_id, task_id)
+        task = await self._reads.get(user_id, task_id)
         if task is None:
             raise TaskNotFound
         return task
 
     async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
-        async with self._uow(read_only=True) as uow:
-            return await uow.tasks.list(user_id, query, page)
+        return await self._reads.list(user_id, query, page)
 
     async def update(
         self,
@@ -128,77 +131,95 @@ class TaskService:
         title: str | None = None,
         description: str | Keep | None = KEEP,
         expected_version: int | None = None,
-    ) -> Changed:
+    ) -> Task:
         if title is None and isinstance(description, Keep):
             raise ValidationFailed.of("body", "give at least one of title, description")
-        async with self._uow() as uow:
-            task = await self._locked(uow, user_id, task_id, expected_version)
-            now = self._clock.now()
+
+        def edit(task: Task, now: datetime) -> Decision:
             edited = task.edit(now, title=title, description=description)
-            if edited is None:
-                return Changed(task, changed=False)
-            changed, changes = edited
-            await uow.tasks.update(changed)
-            await uow.history.append(HistoryEntry.record(changed, ActionType.UPDATED, now, changes))
-            await uow.commit()
-        return Changed(changed, changed=True)
+            return None if edited is None else (edited[0], ActionType.UPDATED, edited[1])
+
+        return await self._change(user_id, task_id, expected_version, edit)
 
     async def complete(
         self, user_id: UUID, task_id: UUID, expected_version: int | None = None
-    ) -> Changed:
-        return await self._transition(user_id, task_id, expected_version, Task.complete)
+    ) -> Task:
+        return await self._change(user_id, task_id, expected_version, _transition(Task.complete))
 
     async def reopen(
         self, user_id: UUID, task_id: UUID, expected_version: int | None = None
-    ) -> Changed:
-        return await self._transition(user_id, task_id, expected_version, Task.reopen)
+    ) -> Task:
+        return await self._change(user_id, task_id, expected_version, _transition(Task.reopen))
 
     async def toggle(
         self, user_id: UUID, task_id: UUID, expected_version: int | None = None
-    ) -> Changed:
-        return await self._transition(user_id, task_id, expected_version, Task.toggle)
+    ) -> Task:
+        return await self._change(user_id, task_id, expected_version, _transition(Task.toggle))
 
     async def delete(
         self, user_id: UUID, task_id: UUID, expected_version: int | None = None
     ) -> Task:
-        async with self._uow() as uow:
-            task = await self._locked(uow, user_id, task_id, expected_version)
-            await uow.tasks.delete(task)
-            await uow.history.append(
-                HistoryEntry.record(task, ActionType.DELETED, self._clock.now())
-            )
-            await uow.commit()
-        return task
+        for attempt in range(MAX_ATTEMPTS):
+            task = await self._current(user_id, task_id, expected_version)
+            entry = HistoryEntry.record(task, ActionType.DELETED, self._clock.now())
+            try:
+                async with self._uow() as uow:
+                    await uow.tasks.delete(task, expected_version=task.version)
+                    await uow.history.append(entry)
+                    await uow.commit()
+            except StaleWrite:
+                await _back_off(attempt)
+                continue
+            return task
+        raise Contended
 
-    async def _transition(
-        self,
-        user_id: UUID,
-        task_id: UUID,
-        expected_version: int | None,
-        rule: Callable[[Task, datetime], Task | None],
-    ) -> Changed:
-        async with self._uow() as uow:
-            task = await self._locked(uow, user_id, task_id, expected_version)
-            now = self._clock.now()
-            changed = rule(task, now)
-            if changed is None:  # already in that state: idempotent, no new version
-                return Changed(task, changed=False)
-            action = ActionType.COMPLETED if changed.is_completed else ActionType.REOPENED
-            await uow.tasks.update(changed)
-            await uow.history.append(HistoryEntry.record(changed, action, now))
-            await uow.commit()
-        return Changed(changed, changed=True)
-
-    @staticmethod
-    async def _locked(
-        uow: UnitOfWork, user_id: UUID, task_id: UUID, expected_version: int | None
+    async def _change(
+        self, user_id: UUID, task_id: UUID, expected_version: int | None, rule: Rule
     ) -> Task:
-        task = await uow.tasks.get_for_update(user_id, task_id)
+        """Read, decide, write guarded by the version read; on a lost race, again."""
+        for attempt in range(MAX_ATTEMPTS):
+            task = await self._current(user_id, task_id, expected_version)
+            now = self._clock.now()
+            decision = rule(task, now)
+            if decision is None:  # already so: idempotent, no new version, no entry
+                return task
+            changed, action, changes = decision
+            try:
+                async with self._uow() as uow:
+                    await uow.tasks.update(changed, expected_version=task.version)
+                    await uow.history.append(HistoryEntry.record(changed, action, now, changes))
+                    await uow.commit()
+            except StaleWrite:
+                await _back_off(attempt)
+                continue
+            return changed
+        raise Contended
+
+    async def _current(self, user_id: UUID, task_id: UUID, expected_version: int | None) -> Task:
+        task = await self._reads.get(user_id, task_id)
         if task is None:
             raise TaskNotFound
         if expected_version is not None and expected_version != task.version:
             raise VersionConflict
         return task
+
+
+def _transition(rule: Callable[[Task, datetime], Task | None]) -> Rule:
+    def decide(task: Task, now: datetime) -> Decision:
+        changed = rule(task, now)
+        if changed is None:
+            return None
+        action = ActionType.COMPLETED if changed.is_completed else ActionType.REOPENED
+        return changed, action, None
+
+    return decide
+
+
+async def _back_off(attempt: int) -> None:
+    """Let the winner's commit land before re-reading: a short, jittered pause that grows
+    with each lost race (at most a few milliseconds)."""
+    if attempt:
+        await asyncio.sleep(random.uniform(0, min(0.004, 0.0005 * attempt)))  # noqa: S311
 
 
 def _fingerprint(title: str, description: str | None) -> str:

@@ -23,6 +23,7 @@ from taskapp.entrypoints.http.history import HistoryController
 from taskapp.entrypoints.http.metrics import HttpMetrics, metrics_endpoint
 from taskapp.entrypoints.http.openapi import complete_openapi
 from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
+from taskapp.entrypoints.http.proxies import TrustedProxies
 from taskapp.entrypoints.http.reviews import ReviewController
 from taskapp.entrypoints.http.stats import StatsController
 from taskapp.entrypoints.http.tasks import TaskController
@@ -38,7 +39,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         built = build_container(settings)
         app.state.container = built
-        metrics.watch_pool(built.engine)
+        metrics.watch_pool(built.database.gauges)
         await built.accounts.warm_up()
         try:
             yield
@@ -81,7 +82,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         logging_config=None,  # logging is configured by the entrypoint (cli), not the app
     )
     if container is not None:
-        metrics.watch_pool(container.engine)
+        metrics.watch_pool(container.database.gauges)
     # Outermost, so 404s, 405s and CORS answers get request ids, headers and metrics too.
     allowed = {
         route.path_format: ", ".join(sorted(route.methods))
@@ -89,7 +90,12 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         if isinstance(route, HTTPRoute)
     }
     app.asgi_handler = EdgeMiddleware(
-        app.asgi_handler, metrics, access_log=settings.access_log, allowed_methods=allowed
+        app.asgi_handler,
+        metrics,
+        access_log=settings.access_log,
+        allowed_methods=allowed,
+        proxies=TrustedProxies(settings.forwarded_allow_ips),
+        body_read_timeout=settings.body_read_timeout_seconds,
     )
     complete_openapi(app)
     return app

@@ -1,12 +1,14 @@
 """Dependency injection: what handlers may ask for by name, and where it comes from.
 
-Every service comes from the container the app was built with (the composition root);
-handlers name what they need with the aliases below.
+Everything comes from the container the app was built with (the composition root), through
+one typed provider per name. Services for signed-in handlers take `user_id` as a parameter:
+asking for one of them authenticates the caller first, and Litestar then resolves
+container → user → service one after another, inline (independent dependencies would be
+resolved concurrently in an anyio task group, which cost more than the work itself).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeAlias
 from uuid import UUID
 
@@ -14,7 +16,8 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from taskapp.domain.ports import TokenService
+from taskapp.bootstrap import Container
+from taskapp.domain.ports import Clock as ClockPort
 from taskapp.domain.services.accounts import AccountService
 from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
@@ -32,42 +35,55 @@ Reviews: TypeAlias = NamedDependency[ReviewService]
 Clock: TypeAlias = NamedDependency[Any]  # the Clock port (a Protocol Litestar cannot check)
 # Declaring `user_id: CurrentUserId` is what makes a handler require a bearer token.
 CurrentUserId: TypeAlias = NamedDependency[UUID]
+_Container: TypeAlias = NamedDependency[Container]
+_SignedIn: TypeAlias = NamedDependency[UUID]
 
 
-def _container(state: State) -> Any:
-    return state.container
+def _container(state: State) -> Container:
+    container: Container = state.container
+    return container
 
 
-def _user_id(request: Request[Any, Any, Any], container: NamedDependency[Any]) -> UUID:
-    tokens: TokenService = container.tokens
-    return authenticate(request, tokens)
+def _user_id(request: Request[Any, Any, Any], container: _Container) -> UUID:
+    return authenticate(request, container.tokens)
 
 
-def _public(name: str) -> Callable[..., Any]:
-    def provide(container: NamedDependency[Any]) -> Any:
-        return getattr(container, name)
-
-    return provide
+def _accounts(container: _Container) -> AccountService:
+    return container.accounts
 
 
-def _signed_in(name: str) -> Callable[..., Any]:
-    """A service only signed-in handlers use: it depends on `user_id`, so Litestar resolves
-    container → user → service one after another, inline. (Independent dependencies are
-    resolved concurrently in an anyio task group, which cost more than the work itself.)"""
+def _tasks(container: _Container, user_id: _SignedIn) -> TaskService:
+    return container.tasks
 
-    def provide(container: NamedDependency[Any], user_id: NamedDependency[UUID]) -> Any:
-        del user_id
-        return getattr(container, name)
 
-    return provide
+def _history(container: _Container, user_id: _SignedIn) -> HistoryService:
+    return container.history
+
+
+def _stats(container: _Container, user_id: _SignedIn) -> StatsService:
+    return container.stats
+
+
+def _exports(container: _Container, user_id: _SignedIn) -> ExportService:
+    return container.exports
+
+
+def _reviews(container: _Container, user_id: _SignedIn) -> ReviewService:
+    return container.reviews
+
+
+def _clock(container: _Container, user_id: _SignedIn) -> ClockPort:
+    return container.clock
 
 
 PROVIDERS = {
     "container": Provide(_container, sync_to_thread=False),
     "user_id": Provide(_user_id, sync_to_thread=False),
-    "accounts": Provide(_public("accounts"), sync_to_thread=False),
-    **{
-        name: Provide(_signed_in(name), sync_to_thread=False)
-        for name in ("tasks", "history", "stats", "exports", "reviews", "clock")
-    },
+    "accounts": Provide(_accounts, sync_to_thread=False),
+    "tasks": Provide(_tasks, sync_to_thread=False),
+    "history": Provide(_history, sync_to_thread=False),
+    "stats": Provide(_stats, sync_to_thread=False),
+    "exports": Provide(_exports, sync_to_thread=False),
+    "reviews": Provide(_reviews, sync_to_thread=False),
+    "clock": Provide(_clock, sync_to_thread=False),
 }

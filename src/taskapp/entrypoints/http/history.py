@@ -10,7 +10,7 @@ import msgspec
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 
-from taskapp.domain.model import ActionType, HistoryEntry, PageRequest
+from taskapp.domain.model import ActionType, HistoryEntry, HistoryQuery, PageRequest
 from taskapp.entrypoints.http.dependencies import CurrentUserId, History
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import UUID_PATTERN
@@ -81,11 +81,10 @@ class HistoryController(Controller):
         as_of: AsOf = None,
     ) -> Response[Envelope[PageOut[HistoryEntryOut]]]:
         """The caller's history entries, newest first."""
-        found = await history.list(
-            user_id,
-            PageRequest.of(page, limit, offset),
-            None if task_id is None else parse_id(task_id, "task_id"),
-            action_type,
-            None if as_of is None else parse_id(as_of, "as_of"),
+        query = HistoryQuery(
+            task_id=None if task_id is None else parse_id(task_id, "task_id"),
+            action_type=action_type,
+            as_of=None if as_of is None else parse_id(as_of, "as_of"),
         )
+        found = await history.list(user_id, query, PageRequest.of(page, limit, offset))
         return ok(PageOut.of(found, HistoryEntryOut.of))

@@ -6,14 +6,13 @@ several worker processes, each worker reports its own figures (see README, Scali
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from litestar import Response, get
 from litestar.datastructures import State
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
@@ -40,29 +39,33 @@ class HttpMetrics:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route).observe(seconds)
 
-    def watch_pool(self, engine: AsyncEngine) -> None:
+    def watch_pool(self, gauges: Callable[[], dict[str, int]]) -> None:
+        """Report the database pool's figures (read at each scrape from `gauges`)."""
         if self._pool is not None:
             self.registry.unregister(self._pool)
-        self._pool = _PoolCollector(engine)
+        self._pool = _PoolCollector(gauges)
         self.registry.register(self._pool)
 
 
+_POOL_READINGS = {
+    "size": "configured pool size",
+    "open": "connections open",
+    "in_use": "connections in use",
+    "idle": "idle connections in the pool",
+    "waiting": "requests waiting for a connection",
+}
+
+
 class _PoolCollector(Collector):
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, gauges: Callable[[], dict[str, int]]) -> None:
+        self._gauges = gauges
 
     def collect(self) -> Iterator[Metric]:
-        pool = self._engine.sync_engine.pool
-        readings = {
-            "size": "configured pool size",
-            "checkedout": "connections in use",
-            "checkedin": "idle connections in the pool",
-            "overflow": "connections beyond the pool size (negative: not yet opened)",
-        }
-        for name, help_text in readings.items():
-            reading = getattr(pool, name, None)
-            if callable(reading):
-                yield GaugeMetricFamily(f"taskapp_db_pool_{name}", help_text, value=reading())
+        readings = self._gauges()
+        for name, help_text in _POOL_READINGS.items():
+            yield GaugeMetricFamily(
+                f"taskapp_db_pool_{name}", help_text, value=readings.get(name, 0)
+            )
 
 
 @get("/metrics", include_in_schema=False, sync_to_thread=False)

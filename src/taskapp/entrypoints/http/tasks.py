@@ -25,13 +25,15 @@ from taskapp.entrypoints.http.fields import (
 )
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
+from taskapp.entrypoints.http.preconditions import expected_version
 
 IfMatch = Annotated[
     str | None,
     HeaderParameter(
         name="If-Match",
-        description='"<version>" (or *): apply only at that version; any other value '
-        "matches no version, so the answer is 412",
+        description='"<version>", a list of them, or *: apply only at a version named '
+        '(strong comparison: W/"<version>" names none); no match, or a value that does not '
+        "parse, is 412",
     ),
 ]
 IdempotencyKey = Annotated[
@@ -97,7 +99,6 @@ class DeletedOut(msgspec.Struct):
     id: UUID
 
 
-_VERSION = re.compile(r"[0-9]{1,9}")
 _UUID = re.compile(UUID_PATTERN)
 
 
@@ -110,14 +111,6 @@ def parse_id(raw: str, field: str = "task_id") -> UUID:
 
 def etag(task: Task) -> str:
     return f'"{task.version}"'
-
-
-def expected_version(if_match: str | None) -> int | None:
-    """The version an If-Match header demands; -1 (matches nothing) when it is malformed."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    value = if_match.strip().removeprefix("W/").strip('"')
-    return int(value) if _VERSION.fullmatch(value) else -1
 
 
 def _task_response(task: Task, popup: str | None) -> Response[Envelope[TaskOut]]:
@@ -198,32 +191,40 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Mark completed (idempotent)."""
-        result = await tasks.complete(user_id, parse_id(task_id), expected_version(if_match))
-        return _task_response(result.task, "TASK_COMPLETED")
+        task = parse_id(task_id)
+        version = await expected_version(tasks, user_id, task, if_match)
+        result = await tasks.complete(user_id, task, version)
+        return _task_response(result, "TASK_COMPLETED")
 
     @patch("/{task_id:str}/incomplete")
     async def reopen_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Mark open again (idempotent)."""
-        result = await tasks.reopen(user_id, parse_id(task_id), expected_version(if_match))
-        return _task_response(result.task, "TASK_REOPENED")
+        task = parse_id(task_id)
+        version = await expected_version(tasks, user_id, task, if_match)
+        result = await tasks.reopen(user_id, task, version)
+        return _task_response(result, "TASK_REOPENED")
 
     @patch("/{task_id:str}/toggle")
     async def toggle_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Flip between open and completed."""
-        result = await tasks.toggle(user_id, parse_id(task_id), expected_version(if_match))
-        popup = "TASK_COMPLETED" if result.task.is_completed else "TASK_REOPENED"
-        return _task_response(result.task, popup)
+        task = parse_id(task_id)
+        version = await expected_version(tasks, user_id, task, if_match)
+        result = await tasks.toggle(user_id, task, version)
+        popup = "TASK_COMPLETED" if result.is_completed else "TASK_REOPENED"
+        return _task_response(result, popup)
 
     @delete("/{task_id:str}", status_code=200)
     async def delete_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[DeletedOut]]:
         """Delete a task; its history stays."""
-        deleted = await tasks.delete(user_id, parse_id(task_id), expected_version(if_match))
+        task = parse_id(task_id)
+        version = await expected_version(tasks, user_id, task, if_match)
+        deleted = await tasks.delete(user_id, task, version)
         return ok(DeletedOut(deleted.id), popup="TASK_DELETED")
 
 
@@ -239,11 +240,12 @@ async def _update(
     description: str | Keep | None = (
         KEEP if isinstance(body.description, msgspec.UnsetType) else body.description
     )
+    task = parse_id(task_id)
     result = await tasks.update(
         user_id,
-        parse_id(task_id),
+        task,
         title=title,
         description=description,
-        expected_version=expected_version(if_match),
+        expected_version=await expected_version(tasks, user_id, task, if_match),
     )
-    return _task_response(result.task, "TASK_UPDATED")
+    return _task_response(result, "TASK_UPDATED")

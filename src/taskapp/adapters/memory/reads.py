@@ -1,16 +1,19 @@
-"""Tasks, history and idempotency keys in memory, with the same rules as PostgreSQL."""
+"""In-memory reads and single-statement records, with the same rules as PostgreSQL."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from taskapp.adapters.memory.store import MemoryStore, StoredKey
 from taskapp.domain.model import (
-    ActionType,
+    RATING_MAX,
+    RATING_MIN,
     ClaimStatus,
     DownloadEvent,
     HistoryEntry,
+    HistoryQuery,
     IdempotencyClaim,
     Page,
     PageRequest,
@@ -19,7 +22,9 @@ from taskapp.domain.model import (
     Task,
     TaskQuery,
     TaskStatus,
+    User,
     WeekCounts,
+    email_key,
 )
 from taskapp.domain.ports import TaskBatch
 
@@ -32,50 +37,48 @@ def _matches(task: Task, query: TaskQuery) -> bool:
     if query.status is TaskStatus.COMPLETED and not task.is_completed:
         return False
     if query.search:
-        needle = query.search.casefold()
-        haystacks = [task.title, task.description or ""]
-        return any(needle in text.casefold() for text in haystacks)
+        # PostgreSQL's ILIKE folds case with lower(); so does this.
+        needle = query.search.lower()
+        return any(needle in text.lower() for text in (task.title, task.description or ""))
     return True
 
 
-class MemoryTaskRepository:
-    def __init__(self, tasks: dict[UUID, Task]) -> None:
-        self._tasks = tasks
+class MemoryTaskReads:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
 
     async def get(self, user_id: UUID, task_id: UUID) -> Task | None:
-        task = self._tasks.get(task_id)
+        task = self._store.tasks.get(task_id)
         return task if task is not None and task.user_id == user_id else None
 
-    async def get_for_update(self, user_id: UUID, task_id: UUID) -> Task | None:
-        return await self.get(user_id, task_id)  # the unit of work's lock serializes
-
     async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
-        found = [t for t in self._tasks.values() if t.user_id == user_id and _matches(t, query)]
-        found.sort(key=lambda t: (t.is_completed, -t.created_at.timestamp(), t.id.int * -1))
+        found = self._mine(user_id, query)
+        found.sort(key=lambda t: (t.is_completed, -t.created_at.timestamp(), -t.id.int))
         window = found[page.offset : page.offset + page.limit]
         return Page(window, len(found), page.offset, page.limit)
-
-    async def add(self, task: Task) -> None:
-        self._tasks[task.id] = task
-
-    async def update(self, task: Task) -> None:
-        self._tasks[task.id] = task
-
-    async def delete(self, task: Task) -> None:
-        self._tasks.pop(task.id, None)
 
     async def batch_after(
         self, user_id: UUID, query: TaskQuery, after: Task | None, limit: int
     ) -> TaskBatch:
-        found = [t for t in self._tasks.values() if t.user_id == user_id and _matches(t, query)]
-        found.sort(key=lambda t: (t.created_at, str(t.id)), reverse=True)
+        found = self._mine(user_id, query)
+        found.sort(key=lambda t: (t.created_at, t.id.int), reverse=True)
         if after is not None:
-            bound = (after.created_at, str(after.id))
-            found = [t for t in found if (t.created_at, str(t.id)) < bound]
+            bound = (after.created_at, after.id.int)
+            found = [t for t in found if (t.created_at, t.id.int) < bound]
         return found[:limit]
 
+    def _mine(self, user_id: UUID, query: TaskQuery) -> TaskBatch:
+        return [
+            t for t in self._store.tasks.values() if t.user_id == user_id and _matches(t, query)
+        ]
+
+
+class MemoryStatsReads:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
     async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
-        mine = [t for t in self._tasks.values() if t.user_id == user_id]
+        mine = [t for t in self._store.tasks.values() if t.user_id == user_id]
         return WeekCounts(
             created=sum(start <= t.created_at < end for t in mine),
             completed=sum(
@@ -86,53 +89,50 @@ class MemoryTaskRepository:
         )
 
 
-class MemoryHistoryLog:
-    def __init__(self, entries: list[HistoryEntry]) -> None:
-        self._entries = entries
-
-    async def append(self, entry: HistoryEntry) -> None:
-        self._entries.append(entry)
+class MemoryHistoryReads:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
 
     async def list(
-        self,
-        user_id: UUID,
-        page: PageRequest,
-        task_id: UUID | None = None,
-        action_type: ActionType | None = None,
-        as_of: UUID | None = None,
+        self, user_id: UUID, query: HistoryQuery, page: PageRequest
     ) -> Page[HistoryEntry] | None:
-        newest_first = [e for e in reversed(self._entries) if e.user_id == user_id]
-        if as_of is not None:
-            position = next((i for i, e in enumerate(newest_first) if e.id == as_of), None)
+        newest_first = [e for e in reversed(self._store.history) if e.user_id == user_id]
+        if query.as_of is not None:
+            position = next((i for i, e in enumerate(newest_first) if e.id == query.as_of), None)
             if position is None:
                 return None
             newest_first = newest_first[position:]
         found = [
             e
             for e in newest_first
-            if (task_id is None or e.task_id == task_id)
-            and (action_type is None or e.action_type is action_type)
+            if (query.task_id is None or e.task_id == query.task_id)
+            and (query.action_type is None or e.action_type is query.action_type)
         ]
         window = found[page.offset : page.offset + page.limit]
         return Page(window, len(found), page.offset, page.limit)
 
 
-@dataclass
-class StoredKey:
-    fingerprint: str
-    task: Task | None
-    created_at: datetime
-    expires_at: datetime
+class MemoryAccountReads:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def user(self, user_id: UUID) -> User | None:
+        return self._store.users.get(user_id)
+
+    async def user_by_email(self, email: str) -> User | None:
+        key = email_key(email)
+        return next((u for u in self._store.users.values() if email_key(u.email) == key), None)
 
 
 class MemoryIdempotencyKeys:
-    def __init__(self, keys: dict[tuple[UUID, str], StoredKey]) -> None:
-        self._keys = keys
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
 
     async def claim(
         self, user_id: UUID, key: str, fingerprint: str, now: datetime, ttl_seconds: int
     ) -> IdempotencyClaim:
-        existing = self._keys.get((user_id, key))
+        keys = self._store.idempotency_keys
+        existing = keys.get((user_id, key))
         abandoned = (
             existing is not None
             and existing.task is None
@@ -140,7 +140,7 @@ class MemoryIdempotencyKeys:
         )
         if existing is None or existing.expires_at <= now or abandoned:
             expires_at = now + timedelta(seconds=ttl_seconds)
-            self._keys[(user_id, key)] = StoredKey(fingerprint, None, now, expires_at)
+            keys[(user_id, key)] = StoredKey(fingerprint, None, now, expires_at)
             return IdempotencyClaim(ClaimStatus.CLAIMED)
         if existing.fingerprint != fingerprint:
             return IdempotencyClaim(ClaimStatus.MISMATCH)
@@ -148,51 +148,49 @@ class MemoryIdempotencyKeys:
             return IdempotencyClaim(ClaimStatus.IN_PROGRESS)
         return IdempotencyClaim(ClaimStatus.REPLAY, existing.task)
 
-    async def complete(self, user_id: UUID, key: str, task: Task) -> None:
-        self._keys[(user_id, key)].task = task
-
     async def release(self, user_id: UUID, key: str) -> None:
-        stored = self._keys.get((user_id, key))
+        stored = self._store.idempotency_keys.get((user_id, key))
         if stored is not None and stored.task is None:
-            del self._keys[(user_id, key)]
+            del self._store.idempotency_keys[(user_id, key)]
 
 
 class MemoryDownloadLog:
-    def __init__(self, events: list[DownloadEvent]) -> None:
-        self._events = events
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
 
     async def record(self, event: DownloadEvent) -> None:
-        self._events.append(event)
+        self._store.downloads.append(event)
 
     async def list(self, user_id: UUID, page: PageRequest) -> Page[DownloadEvent]:
-        mine = [e for e in reversed(self._events) if e.user_id == user_id]
-        return Page(
-            mine[page.offset : page.offset + page.limit], len(mine), page.offset, page.limit
-        )
+        mine = [e for e in self._store.downloads if e.user_id == user_id]
+        mine.sort(key=lambda e: (e.created_at, e.id.int), reverse=True)
+        window = mine[page.offset : page.offset + page.limit]
+        return Page(window, len(mine), page.offset, page.limit)
 
 
-class MemoryReviewRepository:
-    def __init__(self, reviews: dict[UUID, Review]) -> None:
-        self._reviews = reviews
+class MemoryReviewStore:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
 
     async def upsert(self, review: Review) -> tuple[Review, bool]:
-        existing = self._reviews.get(review.user_id)
+        reviews = self._store.reviews
+        existing = reviews.get(review.user_id)
         if existing is None:
-            self._reviews[review.user_id] = review
+            reviews[review.user_id] = review
             return review, True
         updated = replace(
             existing, rating=review.rating, comment=review.comment, updated_at=review.updated_at
         )
-        self._reviews[review.user_id] = updated
+        reviews[review.user_id] = updated
         return updated, False
 
     async def get(self, user_id: UUID) -> Review | None:
-        return self._reviews.get(user_id)
+        return self._store.reviews.get(user_id)
 
     async def summary(self) -> ReviewSummary:
-        ratings = [r.rating for r in self._reviews.values()]
+        ratings = [r.rating for r in self._store.reviews.values()]
         return ReviewSummary(
             count=len(ratings),
             rating_sum=sum(ratings),
-            distribution={n: ratings.count(n) for n in range(1, 6)},
+            distribution={n: ratings.count(n) for n in range(RATING_MIN, RATING_MAX + 1)},
         )

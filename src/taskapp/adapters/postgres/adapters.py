@@ -1,0 +1,34 @@
+"""Every PostgreSQL adapter over one Database (one asyncpg pool): what bootstrap wires."""
+
+from __future__ import annotations
+
+from taskapp.adapters.postgres.accounts import PostgresAccountsUnitOfWork
+from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.downloads import PostgresDownloadLog
+from taskapp.adapters.postgres.history import PostgresHistoryReads
+from taskapp.adapters.postgres.idempotency import PostgresIdempotencyKeys
+from taskapp.adapters.postgres.reviews import PostgresReviewStore
+from taskapp.adapters.postgres.tasks import (
+    PostgresStatsReads,
+    PostgresTaskReads,
+    PostgresTasksUnitOfWork,
+)
+from taskapp.adapters.postgres.users import PostgresAccountReads
+
+
+class PostgresAdapters:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.task_reads = PostgresTaskReads(database)
+        self.history_reads = PostgresHistoryReads(database)
+        self.stats_reads = PostgresStatsReads(database)
+        self.account_reads = PostgresAccountReads(database)
+        self.idempotency_keys = PostgresIdempotencyKeys(database)
+        self.downloads = PostgresDownloadLog(database)
+        self.reviews = PostgresReviewStore(database)
+
+    def tasks_unit(self) -> PostgresTasksUnitOfWork:
+        return PostgresTasksUnitOfWork(self.database)
+
+    def accounts_unit(self) -> PostgresAccountsUnitOfWork:
+        return PostgresAccountsUnitOfWork(self.database)

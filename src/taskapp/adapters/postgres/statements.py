@@ -1,0 +1,65 @@
+"""SQL text built once, at import, from the one MetaData (tables.py).
+
+Statements are plain strings for asyncpg (`$1`, `$2`, ...); helpers here derive the column
+lists and parameter types from the tables, so no statement spells a shape out by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import cache
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
+_PARAMETER = re.compile(r"\$(\d+)")
+
+
+def pg_type(column: sa.Column[object]) -> str:
+    return str(column.type.compile(dialect=_DIALECT))
+
+
+def column_list(columns: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(f"{prefix}{name}" for name in columns)
+
+
+def insert_select(table: sa.Table, columns: Sequence[str]) -> str:
+    """`INSERT INTO t (...) SELECT $1::type, ... WHERE {go} RETURNING 1`: an insert that a
+    unit of work can make conditional on the writes before it (see unit_of_work.py).
+    The casts are needed: in INSERT ... SELECT, PostgreSQL does not infer parameter types
+    from the target columns."""
+    values = ", ".join(f"${n}::{pg_type(table.c[name])}" for n, name in enumerate(columns, start=1))
+    return (
+        f"INSERT INTO {table.name} ({column_list(columns)}) "
+        f"SELECT {values} WHERE {{go}} RETURNING 1"
+    )
+
+
+def shift_parameters(sql: str, offset: int) -> str:
+    """Renumber `$n` to `$(n + offset)`, to put several statements' parameters in one."""
+    if not offset:
+        return sql
+    return _PARAMETER.sub(lambda match: f"${int(match[1]) + offset}", sql)
+
+
+@cache
+def combined(statements: tuple[tuple[str, int, bool], ...]) -> str:
+    """One data-modifying CTE for several writes, built once per combination.
+
+    Each entry is (sql with `{go}`, number of parameters, guarded). Every write runs only
+    if every guarded write before it found its row (`{go}`); the result row counts each
+    write's rows, so the caller can tell a lost race from a success.
+    """
+    parts: list[str] = []
+    guards: list[str] = []
+    offset = 0
+    for index, (sql, arity, guarded) in enumerate(statements):
+        go = " AND ".join(guards) or "TRUE"
+        parts.append(f"w{index} AS ({shift_parameters(sql, offset).format(go=go)})")
+        if guarded:
+            guards.append(f"EXISTS (SELECT FROM w{index})")
+        offset += arity
+    counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(statements)))
+    return f"WITH {', '.join(parts)} SELECT {counts}"
