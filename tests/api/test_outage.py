@@ -82,3 +82,26 @@ async def test_outage_gives_fast_503s_and_the_service_recovers(
     assert [t["title"] for t in response.json()["data"]["items"]] == ["before"]
     assert (await client.get("/health/ready")).status_code == 200
     assert (await client.get(one, headers=me)).status_code == 200
+
+
+async def test_a_partitioned_database_fails_requests_within_the_timeouts(
+    client: httpx.AsyncClient, proxy: TcpProxy
+) -> None:
+    """No RST, no answer: readiness answers 503 within its own 2 s, requests within the
+    statement timeout (2 s here, plus the driver's 1 s backstop); then recovery."""
+    me = await signed_in(client)
+    proxy.stall()
+    started = time.monotonic()
+    ready = await client.get("/health/ready")
+    assert ready.status_code == 503
+    assert time.monotonic() - started < 3.5
+    started = time.monotonic()
+    assert_error(await client.get("/api/v1/tasks", headers=me), 503, "SERVICE_UNAVAILABLE")
+    assert time.monotonic() - started < 5
+    proxy.restore()
+    deadline = time.monotonic() + 10
+    while (await client.get("/health/ready")).status_code != 200:
+        assert time.monotonic() < deadline
+    deadline = time.monotonic() + 10
+    while (await client.get("/api/v1/tasks", headers=me)).status_code != 200:
+        assert time.monotonic() < deadline

@@ -15,6 +15,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.down = False
+        self.stalled = False
         self.port = 0
 
     async def start(self) -> int:
@@ -35,8 +36,13 @@ class TcpProxy:
             writer.close()
         self._writers.clear()
 
+    def stall(self) -> None:
+        """A network partition: connections stay open, but no byte gets through."""
+        self.stalled = True
+
     def restore(self) -> None:
         self.down = False
+        self.stalled = False
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.down:
@@ -58,6 +64,8 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                while self.stalled:
+                    await asyncio.sleep(0.05)
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):

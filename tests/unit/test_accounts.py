@@ -192,3 +192,12 @@ async def test_rate_limits_per_email_and_per_address() -> None:
         await world.accounts.login("fresh@example.com", PASSWORD, ADDRESS)
     world.clock.advance(seconds=60)
     await world.accounts.login("ada@example.com", PASSWORD, ADDRESS)
+
+
+async def test_emails_are_one_account_under_unicode_case_folding(world: World) -> None:
+    """Issue 13: `straße@…` and `STRASSE@…` were two accounts (simple lowercasing)."""
+    user = await world.accounts.register("straße@example.com", PASSWORD, None, ADDRESS)
+    with pytest.raises(EmailAlreadyRegistered):
+        await world.accounts.register("STRASSE@example.com", PASSWORD, None, ADDRESS)
+    pair = await world.accounts.login("Strasse@Example.com", PASSWORD, ADDRESS)
+    assert world.tokens.verify_access_token(pair.access_token) == user.id

@@ -65,3 +65,17 @@ def test_sunday_night_and_monday_midnight_fall_in_different_weeks() -> None:
 def test_unknown_zones_are_a_validation_error(name: str) -> None:
     with pytest.raises(ValidationFailed):
         parse_zone(name)
+
+
+@pytest.mark.parametrize("day", [date(9999, 12, 27), date(9999, 12, 31), date(1, 1, 1)])
+def test_weeks_beyond_what_a_datetime_holds_are_refused_with_the_field(day: date) -> None:
+    """Issue 13.4: 9999-12-27 ran past datetime.max (OverflowError, a 500)."""
+    with pytest.raises(ValidationFailed) as raised:
+        week(day, "Asia/Tokyo")
+    assert raised.value.details[0].field == "date"
+
+
+@pytest.mark.parametrize("name", ["localtime", "Factory", "posixrules"])
+def test_names_that_are_no_place_are_not_zones(name: str) -> None:
+    with pytest.raises(ValidationFailed):
+        parse_zone(name)

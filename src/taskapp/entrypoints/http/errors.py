@@ -15,7 +15,12 @@ from taskapp.domain.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from taskapp.entrypoints.http.edge import request_id_of
+from taskapp.entrypoints.http.edge import (
+    CLIENT_CLOSED_REQUEST,
+    BodyReadTimeout,
+    ClientDisconnected,
+    request_id_of,
+)
 from taskapp.entrypoints.http.envelope import ErrorDetail, failure
 
 logger = logging.getLogger("taskapp.http")
@@ -31,6 +36,8 @@ STATUS_BY_CODE: dict[str, int] = {
     "METHOD_NOT_ALLOWED": 405,
     "EMAIL_ALREADY_REGISTERED": 409,
     "IDEMPOTENCY_KEY_IN_PROGRESS": 409,
+    "CONFLICT": 409,
+    "STALE_WRITE": 409,
     "VERSION_CONFLICT": 412,
     "PAYLOAD_TOO_LARGE": 413,
     "UNSUPPORTED_MEDIA_TYPE": 415,
@@ -80,6 +87,16 @@ def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[
     request_id = request_id_of(request.scope)
     if isinstance(error, DomainError):
         return _domain_response(error, request_id)
+    if isinstance(error, ClientDisconnected):  # a client abort, not a server error: no log
+        return Response(b"", status_code=CLIENT_CLOSED_REQUEST)
+    if isinstance(error, BodyReadTimeout):
+        return failure(
+            408,
+            "REQUEST_TIMEOUT",
+            "The request body stopped arriving",
+            request_id=request_id,
+            headers={"Connection": "close"},
+        )
     if isinstance(error, ValidationException):
         return failure(
             422,
