@@ -15,7 +15,8 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.down = False
-        self.stalled = False
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
 
     async def start(self) -> int:
@@ -38,11 +39,11 @@ class TcpProxy:
 
     def stall(self) -> None:
         """A network partition: connections stay open, but no byte gets through."""
-        self.stalled = True
+        self._flowing.clear()
 
     def restore(self) -> None:
         self.down = False
-        self.stalled = False
+        self._flowing.set()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.down:
@@ -64,8 +65,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
-                while self.stalled:
-                    await asyncio.sleep(0.05)
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         except (OSError, asyncio.IncompleteReadError):
