@@ -8,13 +8,15 @@ Claims stored by the earlier adapter held JSON `null` while their request ran, s
 the release of a failed request nor the takeover of an abandoned claim could find them.
 
 Accounts are told apart by `email_key` (NFKC + case folding, computed by the domain), not by
-lower(email): lower() does not fold `ß` to `ss`. Existing rows get lower(NFKC(email)).
+lower(email): lower() does not fold `ß` to `ss`. Existing rows get the same key, computed
+here in Python (a frozen copy of the rule, as migrations must not follow later code).
 
 Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-22
 """
 
+import unicodedata
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -33,7 +35,19 @@ def upgrade() -> None:
     )
     op.execute("UPDATE idempotency_keys SET task = NULL WHERE task = 'null'::jsonb")
     op.add_column("users", sa.Column("email_key", sa.Text(), nullable=True))
-    op.execute("UPDATE users SET email_key = lower(normalize(email, NFKC))")
+    connection = op.get_bind()
+    rows = connection.execute(sa.text("SELECT id, email FROM users")).all()
+    keys = {row.id: unicodedata.normalize("NFKC", row.email).casefold() for row in rows}
+    if len(set(keys.values())) < len(keys):
+        raise RuntimeError(
+            "some existing accounts differ only by Unicode case folding or NFKC; merge them "
+            "before upgrading (SELECT email FROM users ORDER BY lower(email))"
+        )
+    if keys:
+        connection.execute(
+            sa.text("UPDATE users SET email_key = :key WHERE id = :id"),
+            [{"id": user_id, "key": key} for user_id, key in keys.items()],
+        )
     op.alter_column("users", "email_key", nullable=False)
     op.create_index("uq_users_email_key", "users", ["email_key"], unique=True)
     op.drop_index("uq_users_email_lower", table_name="users")

@@ -80,3 +80,41 @@ async def test_concurrent_upgrades_serialize_on_the_advisory_lock(postgres_admin
         assert revision == migrations.head_revision()
     finally:
         await database.drop_database(postgres_admin_url, url)
+
+
+async def test_0008_keys_existing_accounts_by_their_folded_email(postgres_admin_url: str) -> None:
+    url = await database.create_database(postgres_admin_url, prefix="taskapp_migrations")
+    engine = create_engine(url)
+    try:
+        await asyncio.to_thread(migrations.upgrade, url, "0007")
+        async with engine.begin() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO users (id, email, password_hash, created_at, updated_at) "
+                    "VALUES (gen_random_uuid(), 'Straße@Example.com', 'h', now(), now()), "
+                    "(gen_random_uuid(), 'bob@example.com', 'h', now(), now())"
+                )
+            )
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO idempotency_keys SELECT id, 'k', 'f', 'null'::jsonb, now(), "
+                    "now() FROM users LIMIT 1"
+                )
+            )
+        await asyncio.to_thread(migrations.upgrade, url)
+        async with engine.connect() as connection:
+            keys = (
+                await connection.execute(sa.text("SELECT email_key FROM users ORDER BY 1"))
+            ).scalars()
+            assert list(keys) == ["bob@example.com", "strasse@example.com"]
+            null_claims = (
+                await connection.execute(
+                    sa.text("SELECT count(*) FROM idempotency_keys WHERE task IS NULL")
+                )
+            ).scalar()
+            assert null_claims == 1
+        await asyncio.to_thread(migrations.downgrade, url, "0007")
+        await asyncio.to_thread(migrations.upgrade, url)
+    finally:
+        await engine.dispose()
+        await database.drop_database(postgres_admin_url, url)
