@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
 from taskapp.adapters.memory.adapters import MemoryAdapters
+from taskapp.adapters.memory.unit_of_work import MemoryTasksUnitOfWork
 from taskapp.domain.errors import (
+    Contended,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     TaskNotFound,
@@ -15,7 +18,7 @@ from taskapp.domain.errors import (
     VersionConflict,
 )
 from taskapp.domain.model import ActionType, PageRequest, TaskQuery, TaskStatus
-from taskapp.domain.services.tasks import TaskService
+from taskapp.domain.services.tasks import MAX_ATTEMPTS, TaskService
 from tests.unit.fakes import FixedClock
 
 USER = uuid.uuid4()
@@ -112,3 +115,57 @@ async def test_list_filters_by_status(service: TaskService) -> None:
     await service.complete(USER, a.id)
     done = await service.list(USER, TaskQuery(TaskStatus.COMPLETED), PageRequest())
     assert [t.title for t in done.items] == ["a"]
+
+
+async def test_a_change_that_keeps_losing_the_race_gives_up_with_contended(
+    memory: MemoryAdapters,
+) -> None:
+    """Each attempt re-reads and re-decides; a write that always finds a newer version (here:
+    another writer bumps it between read and write) ends as Contended, not as a loop."""
+    service = task_service(memory)
+    task = (await service.create(USER, "a", None)).task
+    attempts = 0
+
+    class Interfering(MemoryTasksUnitOfWork):
+        async def __aenter__(self) -> Interfering:
+            nonlocal attempts
+            attempts += 1
+            stored = memory.store.tasks[task.id]
+            memory.store.tasks[task.id] = replace(stored, version=stored.version + 1)
+            return await super().__aenter__()
+
+    racing = TaskService(
+        lambda: Interfering(memory.store), memory.task_reads, memory.idempotency_keys, FixedClock()
+    )
+    with pytest.raises(Contended):
+        await racing.toggle(USER, task.id)
+    assert attempts == MAX_ATTEMPTS
+    assert actions(memory) == [ActionType.CREATED]  # no entry for a change that never landed
+
+
+async def test_a_lost_race_is_retried_on_the_fresh_task(memory: MemoryAdapters) -> None:
+    service = task_service(memory)
+    task = (await service.create(USER, "a", None)).task
+    interfered = False
+
+    class OnceInterfering(MemoryTasksUnitOfWork):
+        async def __aenter__(self) -> OnceInterfering:
+            nonlocal interfered
+            if not interfered:  # someone completes the task between our read and write
+                interfered = True
+                completed = memory.store.tasks[task.id].complete(FixedClock().now())
+                assert completed is not None
+                memory.store.tasks[task.id] = completed
+            return await super().__aenter__()
+
+    racing = TaskService(
+        lambda: OnceInterfering(memory.store),
+        memory.task_reads,
+        memory.idempotency_keys,
+        FixedClock(),
+    )
+    toggled = await racing.toggle(USER, task.id)
+    assert (toggled.is_completed, toggled.version) == (False, 3)  # decided on version 2
+    interfered = False
+    with pytest.raises(VersionConflict):  # with If-Match, a lost race is not retried
+        await racing.toggle(USER, task.id, expected_version=3)
