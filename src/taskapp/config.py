@@ -6,6 +6,7 @@ value, so tests and other services can build one by hand.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Callable, Mapping
@@ -20,6 +21,9 @@ Environment = Literal["development", "production"]
 _T = TypeVar("_T")
 _MIN_JWT_SECRET_BYTES = 32
 _DATABASE_URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+# The HTTP server (granian) reads headers into one buffer of this size: at least 8 KiB.
+_MIN_HEADER_BYTES = 8 * 1024
+_MAX_HEADER_BYTES = 1024 * 1024
 
 
 class ConfigError(Exception):
@@ -50,6 +54,11 @@ class Settings:
     db_statement_timeout_seconds: float = 15.0
     db_statement_cache: bool = True
     max_request_body_bytes: int = 64 * 1024
+    # The server's limits on the way in (see README, Configuration).
+    max_request_header_bytes: int = 16 * 1024
+    header_read_timeout_seconds: float = 10.0
+    body_read_timeout_seconds: float = 30.0
+    forwarded_allow_ips: tuple[str, ...] = ()
     password_hash_concurrency: int = 2
     rate_limit_enabled: bool = True
     rate_limit_window_seconds: int = 60
@@ -124,6 +133,19 @@ def _parse(env: Mapping[str, str]) -> Settings:
         max_request_body_bytes=reader.integer(
             "MAX_REQUEST_BODY_BYTES", defaults.max_request_body_bytes, low=1024
         ),
+        max_request_header_bytes=reader.integer(
+            "MAX_REQUEST_HEADER_BYTES",
+            defaults.max_request_header_bytes,
+            low=_MIN_HEADER_BYTES,
+            high=_MAX_HEADER_BYTES,
+        ),
+        header_read_timeout_seconds=reader.number(
+            "HEADER_READ_TIMEOUT_SECONDS", defaults.header_read_timeout_seconds, high=60
+        ),
+        body_read_timeout_seconds=reader.number(
+            "BODY_READ_TIMEOUT_SECONDS", defaults.body_read_timeout_seconds
+        ),
+        forwarded_allow_ips=_trusted_proxies(reader.csv("FORWARDED_ALLOW_IPS", ())),
         password_hash_concurrency=reader.integer(
             "PASSWORD_HASH_CONCURRENCY", defaults.password_hash_concurrency, low=1, high=256
         ),
@@ -145,6 +167,20 @@ def _parse(env: Mapping[str, str]) -> Settings:
             "DATABASE_URL must start with postgresql://, postgres:// or postgresql+asyncpg://"
         )
     return replace(settings, jwt_secret=_resolve_jwt_secret(settings))
+
+
+def _trusted_proxies(entries: tuple[str, ...]) -> tuple[str, ...]:
+    """`*`, or IP addresses and networks (CIDR), each checked here so a typo stops start-up."""
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"FORWARDED_ALLOW_IPS must list IP addresses, networks (CIDR) or * (got {entry!r})"
+            ) from None
+    return entries
 
 
 def _resolve_jwt_secret(settings: Settings) -> str:
@@ -195,10 +231,10 @@ class _Reader:
             raise ConfigError(f"{name} must be {bound} (got {value})")
         return value
 
-    def number(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float, high: float = 3600) -> float:
         value = self._convert(name, default, float, "a number of seconds")
-        if not 0 < value <= 3600:
-            raise ConfigError(f"{name} must be between 0 and 3600 seconds (got {value})")
+        if not 0 < value <= high:  # also refuses nan
+            raise ConfigError(f"{name} must be between 0 and {high:g} seconds (got {value})")
         return value
 
     def boolean(self, name: str, default: bool) -> bool:

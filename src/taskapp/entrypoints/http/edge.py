@@ -1,23 +1,38 @@
-"""The outermost layer of every request: id, security headers, access log and metrics.
+"""The outermost layer of every request: client address, id, security headers, body-read
+timeout, client aborts, access log and metrics.
 
 It wraps the whole Litestar app, so 404s, 405s and CORS answers get the same treatment.
+The HTTP server limits header size and the time headers may take (cli.py); the body is
+read by the app, so its inactivity limit and the client leaving halfway are seen here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import re
 import time
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 from taskapp.entrypoints.http.metrics import HttpMetrics
+from taskapp.entrypoints.http.proxies import TrustedProxies
 
 REQUEST_ID_HEADER = "x-request-id"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# nginx's status for "the client closed the connection before the answer": not a 5xx.
+CLIENT_CLOSED_REQUEST = 499
 access_logger = logging.getLogger("taskapp.access")
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection before its request body had arrived."""
+
+
+class BodyReadTimeout(Exception):
+    """No part of the request body arrived within BODY_READ_TIMEOUT_SECONDS."""
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -34,10 +49,14 @@ class EdgeMiddleware:
         *,
         access_log: bool,
         allowed_methods: dict[str, str] | None = None,
+        proxies: TrustedProxies | None = None,
+        body_read_timeout: float | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        self.proxies = proxies or TrustedProxies(())
+        self.body_read_timeout = body_read_timeout
         # Litestar's automatic OPTIONS answer can list only some of a path's methods when
         # they come from several handlers; the full list per route template fixes `Allow`.
         self.allowed_methods = allowed_methods or {}
@@ -53,6 +72,27 @@ class EdgeMiddleware:
         state["request_id"] = request_id
         is_api = scope["path"].startswith("/api/")
         status = 500
+        if self.proxies:
+            _apply_forwarded_for(scope, self.proxies)
+        body_pending = True
+        client_gone = False
+
+        async def receive_body() -> ReceiveMessage:
+            """Until the body is complete: each part within the timeout, and a disconnect
+            raised as the client abort it is (the app's error map answers 499, unlogged)."""
+            nonlocal body_pending, client_gone
+            if not body_pending:  # later calls only wait for a disconnect: no limit
+                return await receive()
+            try:
+                async with asyncio.timeout(self.body_read_timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyReadTimeout from None
+            if message["type"] == "http.disconnect":
+                client_gone = True
+                raise ClientDisconnected
+            body_pending = bool(message.get("more_body", False))
+            return message
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status
@@ -70,8 +110,14 @@ class EdgeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive_body, send_with_headers)
+        except Exception:
+            if not client_gone:
+                raise
+            # Answering a client that has left can fail in the server; nobody is listening.
         finally:
+            if client_gone:
+                status = CLIENT_CLOSED_REQUEST
             elapsed = time.perf_counter() - started
             route = scope.get("path_template") or "unmatched"
             self.metrics.observe(method, route, status, elapsed)
@@ -100,5 +146,17 @@ def _incoming_request_id(scope: Scope) -> str | None:
                 text = value.decode("ascii")
             except UnicodeDecodeError:
                 return None
-            return text if _SANE_REQUEST_ID.match(text) else None
+            return text if _SANE_REQUEST_ID.fullmatch(text) else None
     return None
+
+
+def _apply_forwarded_for(scope: Scope, proxies: TrustedProxies) -> None:
+    client = scope.get("client")
+    if client is None:
+        return
+    forwarded = [
+        value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
+    ]
+    address = proxies.client_address(client[0], forwarded)
+    if address != client[0]:
+        scope["client"] = (address, 0)
