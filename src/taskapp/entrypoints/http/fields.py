@@ -13,13 +13,24 @@ import msgspec
 
 from taskapp.domain import model
 
+
+def whole(pattern: str) -> str:
+    """`pattern` as a match of the whole value, read alike by Python and ECMA-262.
+
+    msgspec checks patterns with `re.search`, where `$` also matches before a final newline
+    (so `<uuid>\\n` passed a `^...$` check); `(?!\\n)` closes that gap in Python and changes
+    nothing in ECMA-262, the dialect of the OpenAPI document's readers.
+    """
+    return rf"^(?:{pattern})$(?!\n)"
+
+
 # Patterns use only explicit character ranges, so every regex dialect (Python's, the
 # ECMA one of JSON Schema tools) reads them alike. NUL is the one character PostgreSQL text
 # cannot hold (lone surrogates cannot arrive through valid UTF-8 JSON).
 _STORABLE = r"[^\x00]"
-_STORABLE_TEXT = rf"^{_STORABLE}*$"
+_STORABLE_TEXT = whole(f"{_STORABLE}*")
 _SPACE = r"[\t\n\x0b\x0c\r ]"  # exactly what the domain trims (model.TRIMMED)
-_EMAIL = rf"^{_SPACE}*{model.EMAIL_CORE}{_SPACE}*$"
+_EMAIL = whole(f"{_SPACE}*{model.EMAIL_CORE}{_SPACE}*")
 
 Email = Annotated[
     str,
@@ -50,7 +61,7 @@ Title = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=model.TITLE_MAX_LENGTH,
-        pattern=rf"^{_STORABLE}*[^\x00\t\n\x0b\x0c\r ]{_STORABLE}*$",
+        pattern=whole(rf"{_STORABLE}*[^\x00\t\n\x0b\x0c\r ]{_STORABLE}*"),
         description="trimmed; 1 to 255 characters, not only spaces",
     ),
 ]
@@ -68,7 +79,7 @@ Comment = Annotated[
 ]
 Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+UUID_PATTERN = whole(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 SEARCH_PATTERN = _STORABLE_TEXT
 # Header values lose surrounding spaces in transit: a key may not start or end with one.
-IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?$"
+IDEMPOTENCY_KEY_PATTERN = whole(r"[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?")

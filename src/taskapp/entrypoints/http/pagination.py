@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -80,6 +81,12 @@ async def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> No
         for name, value in request.query_params.items()
         if value == "null" and name in _not_text(handler)
     ]
+    # Litestar would read 1e3 or 1.0 as integers; the contract says plain decimal digits.
+    problems += [
+        FieldError(name, "must be a whole number in decimal digits")
+        for name, value in request.query_params.items()
+        if name in _integers(handler) and value != "null" and not _INTEGER.fullmatch(value)
+    ]
     if problems:
         raise ValidationFailed(problems)
 
@@ -114,4 +121,22 @@ def _not_text(handler: HTTPRouteHandler) -> frozenset[str]:
             if field.is_optional and not any(t.annotation is str for t in field.inner_types)
         )
         _non_text[id(handler)] = names
+    return names
+
+
+# No leading zeros, at most 18 digits; a minus sign passes, so -1 gets the range's message.
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+_integer_names: dict[int, frozenset[str]] = {}
+
+
+def _integers(handler: HTTPRouteHandler) -> frozenset[str]:
+    """The query parameters declared as integers."""
+    names = _integer_names.get(id(handler))
+    if names is None:
+        names = frozenset(
+            name
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if field.annotation is int or any(t.annotation is int for t in field.inner_types)
+        )
+        _integer_names[id(handler)] = names
     return names
