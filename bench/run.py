@@ -84,7 +84,7 @@ def _command_output(command: list[str]) -> str:
         )
     except (OSError, subprocess.TimeoutExpired):
         return "?"
-    if completed.returncode != 0 and not completed.stdout:  # e.g. git outside a repository
+    if completed.stderr.startswith("fatal:"):  # git outside a repository
         return "?"
     lines = (completed.stdout or completed.stderr).strip().splitlines()
     return lines[0] if lines else "?"
