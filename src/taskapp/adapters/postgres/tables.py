@@ -8,6 +8,30 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from taskapp.domain.model import (
+    COMMENT_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    EMAIL_MIN_LENGTH,
+    RATING_MAX,
+    RATING_MIN,
+    TITLE_MAX_LENGTH,
+    ActionType,
+    ExportFormat,
+)
+
+
+def _within(column: str, low: int, high: int, *, nullable: bool = False) -> str:
+    """A length CHECK built from the domain's own limits."""
+    rule = f"char_length({column}) BETWEEN {low} AND {high}"
+    return f"{column} IS NULL OR {rule}" if nullable else rule
+
+
+def _one_of(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -46,9 +70,9 @@ users = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     _timestamp("created_at"),
     _timestamp("updated_at"),
-    sa.CheckConstraint("char_length(email) BETWEEN 3 AND 254", name="email_length"),
+    sa.CheckConstraint(_within("email", EMAIL_MIN_LENGTH, EMAIL_MAX_LENGTH), name="email_length"),
     sa.CheckConstraint(
-        "display_name IS NULL OR char_length(display_name) BETWEEN 1 AND 100",
+        _within("display_name", 1, DISPLAY_NAME_MAX_LENGTH, nullable=True),
         name="display_name_length",
     ),
     sa.Index("uq_users_email_key", "email_key", unique=True),
@@ -93,11 +117,11 @@ tasks = sa.Table(
     _timestamp("updated_at"),
     sa.Column("version", sa.Integer, nullable=False),
     sa.CheckConstraint(
-        "char_length(title) BETWEEN 1 AND 255 AND char_length(btrim(title)) > 0",
+        _within("title", 1, TITLE_MAX_LENGTH) + " AND char_length(btrim(title)) > 0",
         name="title_length",
     ),
     sa.CheckConstraint(
-        "description IS NULL OR char_length(description) BETWEEN 1 AND 5000",
+        _within("description", 1, DESCRIPTION_MAX_LENGTH, nullable=True),
         name="description_length",
     ),
     sa.CheckConstraint(
@@ -146,7 +170,7 @@ task_history = sa.Table(
     sa.Column("changes", JSONB, nullable=True),
     _timestamp("created_at"),
     sa.CheckConstraint(
-        "action_type IN ('CREATED', 'UPDATED', 'COMPLETED', 'REOPENED', 'DELETED')",
+        _one_of("action_type", [a.value for a in ActionType]),
         name="action_type_known",
     ),
     sa.Index("ix_task_history_user_task", "user_id", "task_id", sa.text("seq DESC")),
@@ -196,7 +220,7 @@ downloads = sa.Table(
     sa.Column("format", sa.Text, nullable=False),
     sa.Column("item_count", sa.Integer, nullable=False),
     _timestamp("created_at"),
-    sa.CheckConstraint("format IN ('csv', 'json')", name="format_known"),
+    sa.CheckConstraint(_one_of("format", [f.value for f in ExportFormat]), name="format_known"),
     sa.CheckConstraint("item_count >= 0", name="item_count_not_negative"),
     sa.Index("ix_downloads_user_recent", "user_id", sa.text("created_at DESC"), sa.text("id DESC")),
 )
@@ -210,8 +234,8 @@ reviews = sa.Table(
     sa.Column("comment", sa.Text, nullable=True),
     _timestamp("created_at"),
     _timestamp("updated_at"),
-    sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),
+    sa.CheckConstraint(f"rating BETWEEN {RATING_MIN} AND {RATING_MAX}", name="rating_range"),
     sa.CheckConstraint(
-        "comment IS NULL OR char_length(comment) BETWEEN 1 AND 2000", name="comment_length"
+        _within("comment", 1, COMMENT_MAX_LENGTH, nullable=True), name="comment_length"
     ),
 )
