@@ -30,16 +30,24 @@ def is_ready(url: str) -> bool:
 
 @contextmanager
 def running_servers(
-    count: int, workdir: Path, environment: dict[str, str], start_timeout: float = 60
+    count: int,
+    workdir: Path,
+    environment: dict[str, str],
+    start_timeout: float = 60,
+    log: Path | None = None,
 ) -> Iterator[list[str]]:
     """Start `count` servers with `environment` added to ours; yield their base URLs once
-    all answer /health/ready; stop them (SIGTERM) afterwards, whatever happened."""
+    all answer /health/ready; stop them (SIGTERM) afterwards, whatever happened. With `log`,
+    their output (stdout and stderr) goes to that file instead of ours."""
     ports = [free_port() for _ in range(count)]
+    output = None if log is None else log.open("ab")
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "taskapp.entrypoints.cli", "serve", "--port", str(port)],
             env={**os.environ, **environment},
             cwd=workdir,
+            stdout=output,
+            stderr=None if output is None else subprocess.STDOUT,
         )
         for port in ports
     ]
@@ -57,3 +65,5 @@ def running_servers(
             process.terminate()
         for process in processes:
             process.wait(timeout=30)
+        if output is not None:
+            output.close()

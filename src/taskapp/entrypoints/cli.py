@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from taskapp.adapters.embedded_postgres import EmbeddedPostgres
 from taskapp.adapters.postgres import migrations
@@ -32,8 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, json_lines=settings.is_production)
     if args.command == "openapi":
         return _print_openapi(settings)
-    # uvicorn re-raises SIGTERM / SIGINT once it has shut down; turn them into exceptions so
-    # the embedded PostgreSQL below is stopped after the API, not killed with it.
+    # SIGTERM while starting (migrations, the embedded PostgreSQL) unwinds like Ctrl-C, so
+    # the database is stopped, not killed; once serving, the server handles both signals and
+    # returns, and the embedded PostgreSQL below is stopped after the API.
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with _Database(settings) as database_url:
@@ -100,32 +102,45 @@ class _Database:
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    """Granian (docs/decisions/0010-http-server.md): HTTP/1.1 only, so its header size limit
+    and header-read timeout hold for every connection. Its workers build the app from the
+    environment; the main process stops them gracefully on SIGINT / SIGTERM and returns."""
+    from granian import Granian
+    from granian.constants import HTTPModes, Interfaces
+    from granian.http import HTTP1Settings
+    from granian.log import LogLevels
 
-    from taskapp.entrypoints.http.app import create_app
-
-    host = args.host or settings.host
-    port = args.port or settings.port
-    workers = args.workers or settings.workers
-    common: dict[str, object] = {
-        "host": host,
-        "port": port,
-        "log_level": settings.log_level.lower(),
-        "log_config": None,  # keep our handlers (JSON in production, redaction everywhere)
-        "access_log": False,  # the app writes its own, richer access log
-        "proxy_headers": True,
-        "timeout_graceful_shutdown": 20,
-    }
-    if workers > 1:
-        uvicorn.run(
-            "taskapp.entrypoints.http.asgi:app_from_environment",
-            factory=True,
-            workers=workers,
-            **common,  # type: ignore[arg-type]
-        )
-    else:
-        uvicorn.run(create_app(settings), **common)  # type: ignore[arg-type]
+    server = Granian(
+        "taskapp.entrypoints.http.asgi:app_from_environment",
+        factory=True,
+        interface=Interfaces.ASGI,
+        address=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers or settings.workers,
+        http=HTTPModes.http1,
+        http1_settings=HTTP1Settings(
+            # Also the keep-alive idle limit: an open connection must start its next
+            # request's headers within this time.
+            header_read_timeout=max(1, round(settings.header_read_timeout_seconds * 1000)),
+            max_buffer_size=settings.max_request_header_bytes,
+        ),
+        websockets=False,
+        log_level=LogLevels(settings.log_level.lower()),
+        log_dictconfig=_GRANIAN_LOGGING,  # its lines go through our handler (redaction, JSON)
+        log_access=False,  # the app writes its own, richer access log
+        workers_kill_timeout=_GRACEFUL_STOP_SECONDS,
+    )
+    server.serve()
     return 0
+
+
+_GRACEFUL_STOP_SECONDS = 20
+_GRANIAN_LOGGING: dict[str, Any] = {
+    "loggers": {
+        "_granian": {"handlers": [], "propagate": True},
+        "granian.access": {"handlers": [], "propagate": True},
+    }
+}
 
 
 def _print_openapi(settings: Settings) -> int:

@@ -71,7 +71,7 @@ def configure_logging(level: str, *, json_lines: bool, stream: Any = None) -> lo
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("_granian", "granian.access"):  # the HTTP server's own loggers
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
     return handler
