@@ -7,10 +7,9 @@ is recorded. Two ways of asking:
 - **plain**: `pool.acquire()`. asyncpg's pool hands a released connection to whoever asks
   next, and a waiter that was woken may lose it to a newcomer: a few waits get very long.
 - **gate**: a FIFO gate in front of the pool (`async with gate:` around `pool.acquire()`),
-  so connections are taken in the order they were asked for. taskapp's own gate is used
-  when `taskapp.adapters.postgres.pool` offers one (a class whose name has "Gate" or
-  "Fair" in it, built with the pool size); else the fallback below, and the report says
-  which one ran. `--gate module:attribute` names any other factory (called with the size).
+  so connections are taken in the order they were asked for: taskapp's own `FairGate`
+  (adapters/postgres/database.py). `--gate module:attribute` names any other factory
+  (called with the size).
 
 Needs DATABASE_URL (any database: only `SELECT 1` runs). Uses uvloop when installed, as the
 server does.
@@ -21,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
-import inspect
 import os
 import sys
 import time
@@ -32,26 +30,10 @@ from typing import Any
 
 import asyncpg
 
-TASKAPP_GATE_MODULE = "taskapp.adapters.postgres.pool"
 POOL_SIZE = 20
 TASKS = 256
 SECONDS = 3.0
 _SETUP_TIMEOUT_SECONDS = 30
-
-
-class SemaphoreGate:
-    """The bench's fallback FIFO gate: an asyncio.Semaphore of the pool's size. In CPython
-    3.11.1+ a newcomer cannot overtake the semaphore's waiters, and a release hands the
-    slot to the first waiter."""
-
-    def __init__(self, size: int) -> None:
-        self._semaphore = asyncio.Semaphore(size)
-
-    async def __aenter__(self) -> None:
-        await self._semaphore.acquire()
-
-    async def __aexit__(self, *_: object) -> None:
-        self._semaphore.release()
 
 
 GateFactory = Callable[[int], Any]
@@ -63,46 +45,19 @@ class GateChoice:
     factory: GateFactory
 
 
-def _construct(cls: Any, size: int) -> Any:
-    """Build taskapp's gate with the pool size, whatever the parameter is called."""
-    try:
-        parameters = list(inspect.signature(cls).parameters.values())
-    except (TypeError, ValueError):
-        parameters = []
-    if parameters and parameters[0].kind is inspect.Parameter.KEYWORD_ONLY:
-        return cls(**{parameters[0].name: size})
-    return cls(size)
-
-
 def find_gate(spec: str | None = None) -> GateChoice:
-    """`--gate module:attr`, else taskapp's gate if it exists, else the bench's fallback."""
+    """`--gate module:attr` (called with the pool size), else taskapp's own FairGate."""
     if spec:
         module_name, _, attribute = spec.partition(":")
         factory = getattr(importlib.import_module(module_name), attribute)
-        return GateChoice(f"{spec} (given with --gate)", lambda size: _construct(factory, size))
-    try:
-        module = importlib.import_module(TASKAPP_GATE_MODULE)
-    except ImportError:
-        module = None
-    problem = f"taskapp has no gate in {TASKAPP_GATE_MODULE} yet"
-    if module is not None:
-        for name, value in vars(module).items():
-            is_gate = "gate" in name.lower() or "fair" in name.lower()
-            if not (is_gate and inspect.isclass(value) and value.__module__ == module.__name__):
-                continue
-            try:
-                usable = hasattr(_construct(value, POOL_SIZE), "__aenter__")
-            except Exception as error:  # any failure: say so, use the fallback
-                problem = f"{module.__name__}.{name}({POOL_SIZE}) failed: {error!r}"
-                continue
-            if not usable:
-                problem = f"{module.__name__}.{name} has no `async with` support"
-                continue
-            return GateChoice(
-                f"taskapp's {module.__name__}.{name}",
-                lambda size, cls=value: _construct(cls, size),
-            )
-    return GateChoice(f"bench fallback: asyncio.Semaphore FIFO gate ({problem})", SemaphoreGate)
+        return GateChoice(f"{spec} (given with --gate)", factory)
+    from taskapp.adapters.postgres.database import FairGate
+
+    # The same gate the adapters use; a wait bound far beyond the run, so none times out.
+    return GateChoice(
+        "taskapp's FairGate (adapters/postgres/database.py)",
+        lambda size: FairGate(size, timeout_seconds=600.0),
+    )
 
 
 @dataclass(frozen=True, slots=True)
