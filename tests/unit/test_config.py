@@ -53,6 +53,10 @@ def test_production_requires_a_strong_secret(tmp_path: Path) -> None:
         ("DB_STATEMENT_TIMEOUT_SECONDS", "-1", "DB_STATEMENT_TIMEOUT_SECONDS must be between"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL must start with"),
         ("MAX_REQUEST_BODY_BYTES", "12", "MAX_REQUEST_BODY_BYTES must be at least"),
+        ("MAX_REQUEST_HEADER_BYTES", "4096", "MAX_REQUEST_HEADER_BYTES must be between"),
+        ("HEADER_READ_TIMEOUT_SECONDS", "90", "HEADER_READ_TIMEOUT_SECONDS must be between"),
+        ("BODY_READ_TIMEOUT_SECONDS", "nan", "BODY_READ_TIMEOUT_SECONDS must be between"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.0/8,lb.local", "FORWARDED_ALLOW_IPS must list"),
     ],
 )
 def test_bad_settings_name_the_setting(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -81,3 +85,12 @@ def test_cli_reports_a_bad_setting_in_one_line_without_traceback(tmp_path: Path)
     assert result.stderr.strip() == (
         "taskapp: configuration error: PORT must be an integer (got 'nope')"
     )
+
+
+def test_edge_limits_and_proxy_trust(tmp_path: Path) -> None:
+    defaults = settings_from(tmp_path)
+    assert defaults.max_request_header_bytes == 16 * 1024
+    assert (defaults.header_read_timeout_seconds, defaults.body_read_timeout_seconds) == (10, 30)
+    assert defaults.forwarded_allow_ips == ()  # trust no proxy unless told
+    told = settings_from(tmp_path, FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.0.2.7,::1,*")
+    assert told.forwarded_allow_ips == ("10.0.0.0/8", "192.0.2.7", "::1", "*")
