@@ -38,7 +38,6 @@ class Settings:
     workers: int = 1
     log_level: str = "INFO"
     access_log: bool = True
-    debug: bool = False
     environment: Environment = "development"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("taskapp")))
@@ -48,7 +47,6 @@ class Settings:
     access_token_ttl_seconds: int = 15 * 60
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     db_pool_size: int = 20
-    db_max_overflow: int = 0
     db_pool_timeout_seconds: float = 5.0
     db_connect_timeout_seconds: float = 5.0
     db_statement_timeout_seconds: float = 15.0
@@ -105,7 +103,6 @@ def _parse(env: Mapping[str, str]) -> Settings:
             "LOG_LEVEL", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"), "INFO", upper=True
         ),
         access_log=reader.boolean("ACCESS_LOG", defaults.access_log),
-        debug=reader.boolean("DEBUG", defaults.debug),
         environment="production" if environment == "production" else "development",
         cors_origins=reader.csv("CORS_ORIGINS", defaults.cors_origins),
         data_dir=data_dir,
@@ -119,7 +116,6 @@ def _parse(env: Mapping[str, str]) -> Settings:
             "REFRESH_TOKEN_TTL_SECONDS", defaults.refresh_token_ttl_seconds, low=60
         ),
         db_pool_size=reader.integer("DB_POOL_SIZE", defaults.db_pool_size, low=1, high=1000),
-        db_max_overflow=reader.integer("DB_MAX_OVERFLOW", defaults.db_max_overflow, low=0),
         db_pool_timeout_seconds=reader.number(
             "DB_POOL_TIMEOUT_SECONDS", defaults.db_pool_timeout_seconds
         ),

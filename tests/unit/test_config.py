@@ -47,7 +47,7 @@ def test_production_requires_a_strong_secret(tmp_path: Path) -> None:
     [
         ("PORT", "eighty", "PORT must be an integer"),
         ("PORT", "70000", "PORT must be between 1 and 65535"),
-        ("DEBUG", "maybe", "DEBUG must be true or false"),
+        ("ACCESS_LOG", "maybe", "ACCESS_LOG must be true or false"),
         ("ENVIRONMENT", "staging", "ENVIRONMENT must be one of"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL must be one of"),
         ("DB_STATEMENT_TIMEOUT_SECONDS", "-1", "DB_STATEMENT_TIMEOUT_SECONDS must be between"),
