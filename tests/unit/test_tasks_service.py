@@ -69,7 +69,7 @@ async def test_every_change_writes_one_history_entry(
 async def test_a_failed_rule_leaves_no_trace(service: TaskService, memory: MemoryAdapters) -> None:
     task = (await service.create(USER, "a", None)).task
     with pytest.raises(VersionConflict):
-        await service.toggle(USER, task.id, expected_version=5)
+        await service.toggle(USER, task.id, expected_versions={5})
     with pytest.raises(ValidationFailed):
         await service.update(USER, task.id, title="")
     with pytest.raises(ValidationFailed):
@@ -168,4 +168,4 @@ async def test_a_lost_race_is_retried_on_the_fresh_task(memory: MemoryAdapters) 
     assert (toggled.is_completed, toggled.version) == (False, 3)  # decided on version 2
     interfered = False
     with pytest.raises(VersionConflict):  # with If-Match, a lost race is not retried
-        await racing.toggle(USER, task.id, expected_version=3)
+        await racing.toggle(USER, task.id, expected_versions={3})

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -130,7 +130,7 @@ class TaskService:
         *,
         title: str | None = None,
         description: str | Keep | None = KEEP,
-        expected_version: int | None = None,
+        expected_versions: Collection[int] | None = None,
     ) -> Task:
         if title is None and isinstance(description, Keep):
             raise ValidationFailed.of("body", "give at least one of title, description")
@@ -139,28 +139,28 @@ class TaskService:
             edited = task.edit(now, title=title, description=description)
             return None if edited is None else (edited[0], ActionType.UPDATED, edited[1])
 
-        return await self._change(user_id, task_id, expected_version, edit)
+        return await self._change(user_id, task_id, expected_versions, edit)
 
     async def complete(
-        self, user_id: UUID, task_id: UUID, expected_version: int | None = None
+        self, user_id: UUID, task_id: UUID, expected_versions: Collection[int] | None = None
     ) -> Task:
-        return await self._change(user_id, task_id, expected_version, _transition(Task.complete))
+        return await self._change(user_id, task_id, expected_versions, _transition(Task.complete))
 
     async def reopen(
-        self, user_id: UUID, task_id: UUID, expected_version: int | None = None
+        self, user_id: UUID, task_id: UUID, expected_versions: Collection[int] | None = None
     ) -> Task:
-        return await self._change(user_id, task_id, expected_version, _transition(Task.reopen))
+        return await self._change(user_id, task_id, expected_versions, _transition(Task.reopen))
 
     async def toggle(
-        self, user_id: UUID, task_id: UUID, expected_version: int | None = None
+        self, user_id: UUID, task_id: UUID, expected_versions: Collection[int] | None = None
     ) -> Task:
-        return await self._change(user_id, task_id, expected_version, _transition(Task.toggle))
+        return await self._change(user_id, task_id, expected_versions, _transition(Task.toggle))
 
     async def delete(
-        self, user_id: UUID, task_id: UUID, expected_version: int | None = None
+        self, user_id: UUID, task_id: UUID, expected_versions: Collection[int] | None = None
     ) -> Task:
         for attempt in range(MAX_ATTEMPTS):
-            task = await self._current(user_id, task_id, expected_version)
+            task = await self._current(user_id, task_id, expected_versions)
             entry = HistoryEntry.record(task, ActionType.DELETED, self._clock.now())
             try:
                 async with self._uow() as uow:
@@ -174,11 +174,14 @@ class TaskService:
         raise Contended
 
     async def _change(
-        self, user_id: UUID, task_id: UUID, expected_version: int | None, rule: Rule
+        self, user_id: UUID, task_id: UUID, expected_versions: Collection[int] | None, rule: Rule
     ) -> Task:
-        """Read, decide, write guarded by the version read; on a lost race, again."""
+        """Read, decide, write guarded by the version read; on a lost race, again.
+
+        `expected_versions` (from If-Match): the change applies only while the task is at
+        one of them; None accepts any."""
         for attempt in range(MAX_ATTEMPTS):
-            task = await self._current(user_id, task_id, expected_version)
+            task = await self._current(user_id, task_id, expected_versions)
             now = self._clock.now()
             decision = rule(task, now)
             if decision is None:  # already so: idempotent, no new version, no entry
@@ -195,11 +198,13 @@ class TaskService:
             return changed
         raise Contended
 
-    async def _current(self, user_id: UUID, task_id: UUID, expected_version: int | None) -> Task:
+    async def _current(
+        self, user_id: UUID, task_id: UUID, expected_versions: Collection[int] | None
+    ) -> Task:
         task = await self._reads.get(user_id, task_id)
         if task is None:
             raise TaskNotFound
-        if expected_version is not None and expected_version != task.version:
+        if expected_versions is not None and task.version not in expected_versions:
             raise VersionConflict
         return task
 

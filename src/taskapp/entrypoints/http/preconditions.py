@@ -10,11 +10,7 @@ version would be.
 from __future__ import annotations
 
 import re
-from uuid import UUID
 
-from taskapp.entrypoints.http.dependencies import Tasks
-
-NO_VERSION = -1  # what the use cases are given when nothing can match: 412 VERSION_CONFLICT
 _ELEMENT = re.compile(r'[ \t]*(?:(W/)?"([^"\x00-\x20\x7f]*)")?[ \t]*')
 _VERSION = re.compile(r"[1-9][0-9]{0,17}")  # exactly as ETag writes a version
 
@@ -39,19 +35,7 @@ def matching_versions(if_match: str) -> frozenset[int] | None:
         position += 1
 
 
-async def expected_version(
-    tasks: Tasks, user_id: UUID, task_id: UUID, if_match: str | None
-) -> int | None:
-    """The version a change must find (None: any). A list naming several versions is
-    resolved against the task's current one; the change itself still checks it."""
-    if if_match is None:
-        return None
-    versions = matching_versions(if_match)
-    if versions is None:
-        return None
-    if len(versions) == 1:
-        return next(iter(versions))
-    if not versions:
-        return NO_VERSION
-    current = (await tasks.get(user_id, task_id)).version
-    return current if current in versions else NO_VERSION
+def expected_versions(if_match: str | None) -> frozenset[int] | None:
+    """What a change must find (None: any version). A value that names no version is the
+    empty set: nothing matches, 412."""
+    return None if if_match is None else matching_versions(if_match)

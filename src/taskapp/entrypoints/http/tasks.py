@@ -25,7 +25,7 @@ from taskapp.entrypoints.http.fields import (
 )
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
-from taskapp.entrypoints.http.preconditions import expected_version
+from taskapp.entrypoints.http.preconditions import expected_versions
 
 IfMatch = Annotated[
     str | None,
@@ -191,9 +191,7 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Mark completed (idempotent)."""
-        task = parse_id(task_id)
-        version = await expected_version(tasks, user_id, task, if_match)
-        result = await tasks.complete(user_id, task, version)
+        result = await tasks.complete(user_id, parse_id(task_id), expected_versions(if_match))
         return _task_response(result, "TASK_COMPLETED")
 
     @patch("/{task_id:str}/incomplete")
@@ -201,9 +199,7 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Mark open again (idempotent)."""
-        task = parse_id(task_id)
-        version = await expected_version(tasks, user_id, task, if_match)
-        result = await tasks.reopen(user_id, task, version)
+        result = await tasks.reopen(user_id, parse_id(task_id), expected_versions(if_match))
         return _task_response(result, "TASK_REOPENED")
 
     @patch("/{task_id:str}/toggle")
@@ -211,9 +207,7 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Flip between open and completed."""
-        task = parse_id(task_id)
-        version = await expected_version(tasks, user_id, task, if_match)
-        result = await tasks.toggle(user_id, task, version)
+        result = await tasks.toggle(user_id, parse_id(task_id), expected_versions(if_match))
         popup = "TASK_COMPLETED" if result.is_completed else "TASK_REOPENED"
         return _task_response(result, popup)
 
@@ -222,9 +216,7 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[DeletedOut]]:
         """Delete a task; its history stays."""
-        task = parse_id(task_id)
-        version = await expected_version(tasks, user_id, task, if_match)
-        deleted = await tasks.delete(user_id, task, version)
+        deleted = await tasks.delete(user_id, parse_id(task_id), expected_versions(if_match))
         return ok(DeletedOut(deleted.id), popup="TASK_DELETED")
 
 
@@ -240,12 +232,11 @@ async def _update(
     description: str | Keep | None = (
         KEEP if isinstance(body.description, msgspec.UnsetType) else body.description
     )
-    task = parse_id(task_id)
     result = await tasks.update(
         user_id,
-        task,
+        parse_id(task_id),
         title=title,
         description=description,
-        expected_version=await expected_version(tasks, user_id, task, if_match),
+        expected_versions=expected_versions(if_match),
     )
     return _task_response(result, "TASK_UPDATED")
