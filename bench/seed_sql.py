@@ -35,8 +35,9 @@ FROM generate_series($2::int, $3::int) AS g
 
 # A crowd of users sharing one real Argon2 hash (copied from a registered account).
 INSERT_CROWD_USERS = """
-INSERT INTO users (id, email, display_name, password_hash, created_at, updated_at)
-SELECT gen_random_uuid(), 'bench-crowd-' || g || '-' || $2::text || '@example.com', NULL,
+INSERT INTO users (id, email, email_key, display_name, password_hash, created_at, updated_at)
+SELECT gen_random_uuid(), 'bench-crowd-' || g || '-' || $2::text || '@example.com',
+       lower('bench-crowd-' || g || '-' || $2::text || '@example.com'), NULL,
        u.password_hash, now(), now()
 FROM users AS u, generate_series(1, $3::int) AS g
 WHERE u.id = $1::uuid
