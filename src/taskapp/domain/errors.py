@@ -67,6 +67,28 @@ class TokenReused(Unauthorized):
     default_message = "This refresh token was already used; its session has been revoked"
 
 
+class Forbidden(DomainError):
+    """The caller is known, but this kind of credential may not do this (an API token on a
+    route only a session may use)."""
+
+    code = "FORBIDDEN"
+    default_message = "API tokens cannot be used here; sign in with a password"
+
+
+class InsufficientScope(DomainError):
+    code = "INSUFFICIENT_SCOPE"
+    default_message = "The API token lacks the scope this route needs"
+
+    def __init__(self, scope: str, message: str | None = None) -> None:
+        super().__init__(message or f"The API token lacks the scope {scope!r}")
+        self.scope = scope
+
+
+class LimitReached(DomainError):
+    code = "LIMIT_REACHED"
+    default_message = "The limit for this kind of item is reached"
+
+
 class EmailAlreadyRegistered(DomainError):
     code = "EMAIL_ALREADY_REGISTERED"
     default_message = "An account with this email already exists"
