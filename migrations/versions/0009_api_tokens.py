@@ -1,8 +1,9 @@
 """Create api_tokens: personal tokens with scopes, stored only as a keyed hash.
 
 A token row holds its HMAC-SHA256 (never the token), its scopes and expiry. Revocation
-deletes the row and notifies `taskapp_token_revoked` (done by the adapter), so every
-process drops the token from its cache at once.
+deletes the row; a trigger then notifies `taskapp_token_revoked` with the token's id (on
+commit, whatever deleted it: a revoke, or a user's rows going with the user), and every
+process listening drops the token from its cache at once.
 
 Revision ID: 0009
 Revises: 0008
@@ -47,8 +48,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
-            f"char_length(name) BETWEEN 1 AND {_NAME_MAX_LENGTH} "
-            "AND char_length(btrim(name)) > 0",
+            f"char_length(name) BETWEEN 1 AND {_NAME_MAX_LENGTH} AND char_length(btrim(name)) > 0",
             name=op.f("ck_api_tokens_name_length"),
         ),
         sa.CheckConstraint(
@@ -69,8 +69,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
     )
     op.create_index("ix_api_tokens_user_created", "api_tokens", ["user_id", "created_at"])
+    op.execute(
+        "CREATE FUNCTION api_token_revoked() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN PERFORM pg_notify('taskapp_token_revoked', OLD.id::text); RETURN OLD; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER api_tokens_notify_revoked AFTER DELETE ON api_tokens "
+        "FOR EACH ROW EXECUTE FUNCTION api_token_revoked()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER api_tokens_notify_revoked ON api_tokens")
+    op.execute("DROP FUNCTION api_token_revoked()")
     op.drop_index("ix_api_tokens_user_created", table_name="api_tokens")
     op.drop_table("api_tokens")

@@ -52,6 +52,10 @@ class ReviewNotFound(NotFound):
     default_message = "You have not submitted a review yet"
 
 
+class ApiTokenNotFound(NotFound):
+    default_message = "API token not found"
+
+
 class Unauthorized(DomainError):
     code = "UNAUTHORIZED"
     default_message = "Authentication is required"
