@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -17,6 +19,7 @@ from taskapp.adapters.tokens import JwtTokenService
 from taskapp.config import Settings
 from taskapp.domain.ports import Clock, PasswordHasher, RateLimiter
 from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
+from taskapp.domain.services.api_tokens import ApiTokenService
 from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
 from taskapp.domain.services.reviews import ReviewService
@@ -39,6 +42,7 @@ class Container:
     stats: StatsService
     exports: ExportService
     reviews: ReviewService
+    api_tokens: ApiTokenService
     expected_revision: str | None
     closers: list[Closer] = field(default_factory=list)
 
@@ -71,6 +75,12 @@ def _rate_limiter(
     return limiter
 
 
+def api_token_hash_key(jwt_secret: str) -> bytes:
+    """The API tokens' HMAC key, derived from JWT_SECRET for its own purpose (the raw secret
+    never keys two things). Changing JWT_SECRET therefore invalidates every API token."""
+    return hmac.new(jwt_secret.encode(), b"taskapp api-token hash key v1", hashlib.sha256).digest()
+
+
 def build_container(
     settings: Settings, clock: Clock | None = None, hasher: PasswordHasher | None = None
 ) -> Container:
@@ -96,6 +106,7 @@ def build_container(
         clock,
     )
     closers: list[Closer] = []
+    closers.append(adapters.api_tokens.close)
     accounts = AccountService(
         uow=adapters.accounts_unit,
         reads=adapters.account_reads,
@@ -123,6 +134,9 @@ def build_container(
         stats=StatsService(adapters.stats_reads, clock),
         exports=ExportService(adapters.task_reads, adapters.downloads, clock),
         reviews=ReviewService(adapters.reviews, clock),
+        api_tokens=ApiTokenService(
+            adapters.api_tokens, adapters.api_tokens, clock, api_token_hash_key(settings.jwt_secret)
+        ),
         expected_revision=head_revision(),
         closers=closers,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from taskapp.adapters.postgres.accounts import PostgresAccountsUnitOfWork
+from taskapp.adapters.postgres.api_tokens import PostgresApiTokens
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.downloads import PostgresDownloadLog
 from taskapp.adapters.postgres.history import PostgresHistoryReads
@@ -26,6 +27,7 @@ class PostgresAdapters:
         self.idempotency_keys = PostgresIdempotencyKeys(database)
         self.downloads = PostgresDownloadLog(database)
         self.reviews = PostgresReviewStore(database)
+        self.api_tokens = PostgresApiTokens(database)
 
     def tasks_unit(self) -> PostgresTasksUnitOfWork:
         return PostgresTasksUnitOfWork(self.database)

@@ -195,6 +195,20 @@ class Database:
                 conn.terminate()
         return None if row is None else tuple(row)
 
+    async def dedicated_connection(self, timeout_seconds: float) -> asyncpg.Connection:
+        """A connection of its own, past the pool and the gate, for a session that stays
+        open (the API tokens' LISTEN). The caller closes it."""
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                connection: asyncpg.Connection = await asyncpg.connect(
+                    self._dsn,
+                    timeout=timeout_seconds,
+                    server_settings={"application_name": "taskapp-listener"},
+                )
+                return connection
+        except Exception as error:
+            raise translate(error) from error
+
     def gauges(self) -> dict[str, int]:
         """Pool figures for the metrics endpoint."""
         pool = self._pool
