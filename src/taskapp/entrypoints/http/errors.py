@@ -10,6 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from taskapp.domain.errors import (
     DomainError,
+    InsufficientScope,
     RateLimited,
     ServiceUnavailable,
     Unauthorized,
@@ -138,6 +139,8 @@ def _domain_response(error: DomainError, request_id: str | None) -> Response[Any
         headers["Retry-After"] = str(error.retry_after_seconds)
     if isinstance(error, Unauthorized):
         headers["WWW-Authenticate"] = 'Bearer realm="taskapp"'
+    if isinstance(error, InsufficientScope):  # RFC 6750, section 3.1
+        headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{error.scope}"'
     return failure(
         status,
         error.code,
