@@ -12,7 +12,7 @@ from litestar import Controller, Request, Response, get, post
 from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import TokenPair, User
 from taskapp.entrypoints.http.body import read_json
-from taskapp.entrypoints.http.dependencies import Accounts, CurrentUserId
+from taskapp.entrypoints.http.dependencies import Accounts, Caller, CurrentUserId
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import (
     AnyEmail,
@@ -23,6 +23,7 @@ from taskapp.entrypoints.http.fields import (
     Token,
 )
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
+from taskapp.entrypoints.http.scopes import Access
 
 _FORM_FIELD_MAX_LENGTH = 1024
 
@@ -105,7 +106,12 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/register", status_code=201, opt=documents_body(RegisterRequest, errors=("409",)))
+    @post(
+        "/register",
+        status_code=201,
+        scope=Access.PUBLIC,
+        opt=documents_body(RegisterRequest, errors=("409",)),
+    )
     async def register(
         self, request: Request[Any, Any, Any], accounts: Accounts
     ) -> Response[Envelope[UserOut]]:
@@ -116,7 +122,9 @@ class AuthController(Controller):
         )
         return ok(UserOut.of(user), popup="USER_REGISTERED", status_code=201)
 
-    @post("/login", status_code=200, opt=documents_body(LoginRequest, form=True))
+    @post(
+        "/login", status_code=200, scope=Access.PUBLIC, opt=documents_body(LoginRequest, form=True)
+    )
     async def login(
         self, request: Request[Any, Any, Any], accounts: Accounts
     ) -> Response[Envelope[TokensOut]]:
@@ -125,16 +133,25 @@ class AuthController(Controller):
         pair = await accounts.login(body.email, body.password, client_address(request))
         return ok(TokensOut.of(pair), popup="LOGGED_IN")
 
-    @post("/refresh", status_code=200, opt=documents_body(RefreshRequest))
+    @post(
+        "/refresh", status_code=200, scope=Access.NO_API_TOKEN, opt=documents_body(RefreshRequest)
+    )
     async def refresh(
-        self, request: Request[Any, Any, Any], accounts: Accounts
+        self, request: Request[Any, Any, Any], accounts: Accounts, caller: Caller
     ) -> Response[Envelope[TokensOut]]:
         """Spend a refresh token for a new token pair (rotation; reuse revokes the family)."""
+        del caller  # asked for its check only: an API token never refreshes a session
         body = await read_json(request, RefreshRequest)
         pair = await accounts.refresh(body.refresh_token)
         return ok(TokensOut.of(pair), popup="TOKEN_REFRESHED")
 
-    @post("/logout", status_code=200, security=BEARER, opt=documents_body(RefreshRequest))
+    @post(
+        "/logout",
+        status_code=200,
+        security=BEARER,
+        scope=Access.SESSION_ONLY,
+        opt=documents_body(RefreshRequest),
+    )
     async def logout(
         self, request: Request[Any, Any, Any], accounts: Accounts, user_id: CurrentUserId
     ) -> Response[Envelope[Empty]]:
@@ -143,12 +160,18 @@ class AuthController(Controller):
         await accounts.logout(user_id, body.refresh_token)
         return ok(Empty(), popup="LOGGED_OUT")
 
-    @get("/me", security=BEARER)
+    @get("/me", security=BEARER, scope=Access.SIGNED_IN)
     async def me(self, accounts: Accounts, user_id: CurrentUserId) -> Response[Envelope[UserOut]]:
         """The signed-in user."""
         return ok(UserOut.of(await accounts.current_user(user_id)))
 
-    @post("/password", status_code=200, security=BEARER, opt=documents_body(ChangePasswordRequest))
+    @post(
+        "/password",
+        status_code=200,
+        security=BEARER,
+        scope=Access.SESSION_ONLY,
+        opt=documents_body(ChangePasswordRequest),
+    )
     async def change_password(
         self, request: Request[Any, Any, Any], accounts: Accounts, user_id: CurrentUserId
     ) -> Response[Envelope[Empty]]:

@@ -13,6 +13,7 @@ from litestar.routes import HTTPRoute
 from taskapp.bootstrap import Container, build_container
 from taskapp.config import Settings
 from taskapp.entrypoints.http.accounts import AuthController
+from taskapp.entrypoints.http.api_tokens import ApiTokenController
 from taskapp.entrypoints.http.dependencies import PROVIDERS
 from taskapp.entrypoints.http.docs import openapi_config, swagger_assets
 from taskapp.entrypoints.http.edge import EdgeMiddleware
@@ -50,6 +51,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         path="/api/v1",
         route_handlers=[
             AuthController,
+            ApiTokenController,
             TaskController,
             ExportController,
             HistoryController,

@@ -1,14 +1,15 @@
-"""Bearer authentication as a dependency: verify the JWT, no database round trip."""
+"""The bearer credential of a request: a session's JWT or an API token (`tat_...`).
+
+Which credential a route accepts, and what it may do, is decided in `scopes.authorize`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from litestar import Request
 
 from taskapp.domain.errors import Unauthorized
-from taskapp.domain.ports import TokenService
 
 
 def bearer_token(request: Request[Any, Any, Any]) -> str:
@@ -21,7 +22,10 @@ def bearer_token(request: Request[Any, Any, Any]) -> str:
     return token.strip()
 
 
-def authenticate(request: Request[Any, Any, Any], tokens: TokenService) -> UUID:
-    user_id = tokens.verify_access_token(bearer_token(request))
-    request.scope["state"]["user_id"] = str(user_id)  # for the access log
-    return user_id
+def presented_token(request: Request[Any, Any, Any]) -> str | None:
+    """The bearer token, if the request sends one; None otherwise (never raises)."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None

@@ -17,14 +17,16 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
 from taskapp.bootstrap import Container
+from taskapp.domain.model.api_tokens import Principal
 from taskapp.domain.ports import Clock as ClockPort
 from taskapp.domain.services.accounts import AccountService
+from taskapp.domain.services.api_tokens import ApiTokenService
 from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
 from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.tasks import TaskService
-from taskapp.entrypoints.http.auth import authenticate
+from taskapp.entrypoints.http.scopes import authorize
 
 Accounts: TypeAlias = NamedDependency[AccountService]
 Tasks: TypeAlias = NamedDependency[TaskService]
@@ -32,6 +34,10 @@ History: TypeAlias = NamedDependency[HistoryService]
 Stats: TypeAlias = NamedDependency[StatsService]
 Exports: TypeAlias = NamedDependency[ExportService]
 Reviews: TypeAlias = NamedDependency[ReviewService]
+ApiTokens: TypeAlias = NamedDependency[ApiTokenService]
+# The caller as the route's `scope=` declaration allows (None on public routes): for routes
+# that take no user but must still refuse some credentials (see scopes.py).
+Caller: TypeAlias = NamedDependency[Principal | None]
 Clock: TypeAlias = NamedDependency[Any]  # the Clock port (a Protocol Litestar cannot check)
 # Declaring `user_id: CurrentUserId` is what makes a handler require a bearer token.
 CurrentUserId: TypeAlias = NamedDependency[UUID]
@@ -44,8 +50,15 @@ def _container(state: State) -> Container:
     return container
 
 
-def _user_id(request: Request[Any, Any, Any], container: _Container) -> UUID:
-    return authenticate(request, container.tokens)
+async def _caller(request: Request[Any, Any, Any], container: _Container) -> Principal | None:
+    return await authorize(request, container)
+
+
+async def _user_id(request: Request[Any, Any, Any], container: _Container) -> UUID:
+    principal = await authorize(request, container)
+    if principal is None:  # a handler that asks for a user on a public route: a bug
+        raise RuntimeError("a route declared public asks for the signed-in user")
+    return principal.user_id
 
 
 def _accounts(container: _Container) -> AccountService:
@@ -72,13 +85,19 @@ def _reviews(container: _Container, user_id: _SignedIn) -> ReviewService:
     return container.reviews
 
 
+def _api_tokens(container: _Container, user_id: _SignedIn) -> ApiTokenService:
+    return container.api_tokens
+
+
 def _clock(container: _Container, user_id: _SignedIn) -> ClockPort:
     return container.clock
 
 
 PROVIDERS = {
     "container": Provide(_container, sync_to_thread=False),
-    "user_id": Provide(_user_id, sync_to_thread=False),
+    "user_id": Provide(_user_id),
+    "caller": Provide(_caller),
+    "api_tokens": Provide(_api_tokens, sync_to_thread=False),
     "accounts": Provide(_accounts, sync_to_thread=False),
     "tasks": Provide(_tasks, sync_to_thread=False),
     "history": Provide(_history, sync_to_thread=False),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import swagger_ui_bundle
+from litestar import Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.static_files import create_static_files_router
@@ -16,6 +17,7 @@ from litestar.types import ControllerRouterHandler
 
 import taskapp
 from taskapp.entrypoints.http.openapi import SECURITY_SCHEMES
+from taskapp.entrypoints.http.scopes import SCOPE_OPTION, Access
 
 ASSETS = "/schema/assets"
 
@@ -29,7 +31,8 @@ def openapi_config() -> OpenAPIConfig:
         "Authorize with the access token.",
         components=SECURITY_SCHEMES,
         use_handler_docstrings=True,
-        path="/schema",
+        # The document and the docs page are public (see scopes.py).
+        openapi_router=Router(path="/schema", route_handlers=[], opt={SCOPE_OPTION: Access.PUBLIC}),
         render_plugins=[
             SwaggerRenderPlugin(
                 path=["/", "/swagger"],
@@ -49,4 +52,5 @@ def swagger_assets() -> ControllerRouterHandler:
         directories=[Path(swagger_ui_bundle.swagger_ui_path)],
         include_in_schema=False,
         cache_control=None,
+        opt={SCOPE_OPTION: Access.PUBLIC},
     )

@@ -20,6 +20,7 @@ from taskapp.entrypoints.http.dependencies import Clock, CurrentUserId, Exports
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.openapi import BEARER, documents_download
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
+from taskapp.entrypoints.http.scopes import Scope
 from taskapp.entrypoints.http.tasks import TaskOut
 
 Format = Annotated[ExportFormat, QueryParameter(description="csv or json")]
@@ -124,7 +125,7 @@ class ExportController(Controller):
     tags = ["downloads"]
     security = BEARER
 
-    @get("/tasks/export", opt=documents_download(TaskOut))
+    @get("/tasks/export", scope=Scope.EXPORTS_READ, opt=documents_download(TaskOut))
     async def export_tasks(
         self,
         exports: Exports,
@@ -143,7 +144,7 @@ class ExportController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
 
-    @get("/downloads")
+    @get("/downloads", scope=Scope.EXPORTS_READ)
     async def list_downloads(
         self,
         exports: Exports,

@@ -6,15 +6,22 @@ from litestar import Response, get
 from litestar.datastructures import State
 
 from taskapp.bootstrap import Container
+from taskapp.entrypoints.http.scopes import Access
 
 
-@get("/health/live", include_in_schema=True, tags=["operations"], sync_to_thread=False)
+@get(
+    "/health/live",
+    include_in_schema=True,
+    tags=["operations"],
+    sync_to_thread=False,
+    scope=Access.PUBLIC,
+)
 def live() -> dict[str, str]:
     """200 while the process runs."""
     return {"status": "ok"}
 
 
-@get("/health/ready", tags=["operations"])
+@get("/health/ready", tags=["operations"], scope=Access.PUBLIC)
 async def ready(state: State) -> Response[dict[str, str]]:
     """200 when the database answers and its schema is at the latest migration, else 503."""
     container: Container = state.container

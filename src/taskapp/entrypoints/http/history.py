@@ -16,6 +16,7 @@ from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import UUID_PATTERN
 from taskapp.entrypoints.http.openapi import BEARER
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
+from taskapp.entrypoints.http.scopes import Scope
 from taskapp.entrypoints.http.tasks import parse_id
 
 TaskFilter = Annotated[
@@ -68,7 +69,7 @@ class HistoryController(Controller):
     tags = ["history"]
     security = BEARER
 
-    @get("/")
+    @get("/", scope=Scope.HISTORY_READ)
     async def list_history(
         self,
         history: History,

@@ -14,6 +14,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from taskapp.entrypoints.http.scopes import Access
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -68,7 +70,7 @@ class _PoolCollector(Collector):
             )
 
 
-@get("/metrics", include_in_schema=False, sync_to_thread=False)
+@get("/metrics", include_in_schema=False, sync_to_thread=False, scope=Access.PUBLIC)
 def metrics_endpoint(state: State) -> Response[bytes]:
     """Prometheus text exposition format."""
     metrics: HttpMetrics = state.metrics

@@ -16,6 +16,7 @@ from taskapp.entrypoints.http.dependencies import CurrentUserId, Reviews
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import Comment, Rating
 from taskapp.entrypoints.http.openapi import BEARER, documents_body
+from taskapp.entrypoints.http.scopes import Access, Scope
 
 
 class ReviewIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -66,7 +67,12 @@ class ReviewController(Controller):
     tags = ["reviews"]
     security = BEARER
 
-    @post("/", status_code=201, opt={**documents_body(ReviewIn), "also_200": True})
+    @post(
+        "/",
+        status_code=201,
+        scope=Scope.REVIEWS_WRITE,
+        opt={**documents_body(ReviewIn), "also_200": True},
+    )
     async def submit_review(
         self, request: Request[Any, Any, Any], reviews: Reviews, user_id: CurrentUserId
     ) -> Response[Envelope[ReviewOut]]:
@@ -77,14 +83,14 @@ class ReviewController(Controller):
             return ok(ReviewOut.of(submitted.review), popup="REVIEW_SUBMITTED", status_code=201)
         return ok(ReviewOut.of(submitted.review), popup="REVIEW_UPDATED")
 
-    @get("/me")
+    @get("/me", scope=Scope.REVIEWS_WRITE)
     async def my_review(
         self, reviews: Reviews, user_id: CurrentUserId
     ) -> Response[Envelope[ReviewOut]]:
         """Your review, or 404 REVIEW_NOT_FOUND."""
         return ok(ReviewOut.of(await reviews.mine(user_id)))
 
-    @get("/summary")
+    @get("/summary", scope=Access.SIGNED_IN)
     async def summary(
         self, reviews: Reviews, user_id: CurrentUserId
     ) -> Response[Envelope[SummaryOut]]:

@@ -15,6 +15,7 @@ from taskapp.domain.services.stats import known_zones
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Stats
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.openapi import BEARER
+from taskapp.entrypoints.http.scopes import Scope
 
 ZoneName = StrEnum("ZoneName", {name: name for name in sorted(known_zones())})  # type: ignore[misc]
 Zone = Annotated[ZoneName, QueryParameter(description="IANA time zone (default UTC)")]
@@ -51,7 +52,7 @@ class StatsController(Controller):
     tags = ["stats"]
     security = BEARER
 
-    @get("/weekly")
+    @get("/weekly", scope=Scope.STATS_READ)
     async def weekly(
         self,
         stats: Stats,
