@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar
 from uuid import UUID
 
 import msgspec
@@ -56,7 +56,33 @@ ExpiresInDays = Annotated[
 class TokenCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: TokenName
     scopes: Scopes
-    expires_in_days: ExpiresInDays | None = None
+    # JSON Schema counts 30.0 as an integer; so do we. 30.5, "30" and true are not.
+    expires_in_days: ExpiresInDays | float | None = None
+
+    __schema_patch__: ClassVar[dict[str, Any]] = {
+        "properties": {
+            "expires_in_days": {
+                "anyOf": [
+                    {
+                        "type": "integer",
+                        "minimum": API_TOKEN_EXPIRY_DAYS_MIN,
+                        "maximum": API_TOKEN_EXPIRY_DAYS_MAX,
+                    },
+                    {"type": "null"},
+                ],
+                "default": None,
+                "description": "days until the token stops working; absent or null: never",
+            }
+        }
+    }
+
+    def whole_days(self) -> int | None:
+        days = self.expires_in_days
+        if isinstance(days, float):
+            if not days.is_integer():
+                raise ValidationFailed.of("expires_in_days", "must be a whole number of days")
+            return int(days)
+        return days
 
 
 class TokenOut(msgspec.Struct):
@@ -112,7 +138,7 @@ class ApiTokenController(Controller):
         """Create an API token. The token (`tat_...`) is in this answer only: keep it."""
         body = await read_json(request, TokenCreate)
         scopes = [scope.value for scope in body.scopes]
-        issued = await api_tokens.create(user_id, body.name, scopes, body.expires_in_days)
+        issued = await api_tokens.create(user_id, body.name, scopes, body.whole_days())
         record = issued.record
         out = CreatedTokenOut(
             record.id,

@@ -32,7 +32,12 @@ def openapi_config() -> OpenAPIConfig:
         components=SECURITY_SCHEMES,
         use_handler_docstrings=True,
         # The document and the docs page are public (see scopes.py).
-        openapi_router=Router(path="/schema", route_handlers=[], opt={SCOPE_OPTION: Access.PUBLIC}),
+        openapi_router=Router(
+            path="/schema",
+            route_handlers=[],
+            include_in_schema=False,
+            opt={SCOPE_OPTION: Access.PUBLIC},
+        ),
         render_plugins=[
             SwaggerRenderPlugin(
                 path=["/", "/swagger"],
