@@ -1,7 +1,8 @@
 """Logging: JSON lines in production, readable lines in development, secrets redacted.
 
 Redaction happens on the final formatted line, so no formatter, handler or library message
-can carry a bearer token, a JWT, a refresh token or a password out of the process.
+can carry a bearer token, a JWT, an API token, a refresh token or a password out of the
+process.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 _REDACTIONS = [
     (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"), r"\1[REDACTED]"),
     (re.compile(r"eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"), "[REDACTED-JWT]"),
+    # API tokens anywhere (a URL, a body, an error message): `tat_` and the random part.
+    (re.compile(r"(?<![A-Za-z0-9_])tat_[A-Za-z0-9_-]{16,}"), "[REDACTED-API-TOKEN]"),
     (
         re.compile(
             r"(?i)([\"']?(?:password|current_password|new_password|refresh_token|access_token|"

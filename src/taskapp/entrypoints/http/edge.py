@@ -131,6 +131,8 @@ class EdgeMiddleware:
                     extra={
                         "request_id": request_id,
                         "user_id": state.get("user_id"),
+                        # An API token's id (set by scopes.authorize), never the token.
+                        "token_id": state.get("token_id"),
                         "method": method,
                         "route": route,
                         "status": status,

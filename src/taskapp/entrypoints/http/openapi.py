@@ -26,13 +26,26 @@ from litestar.openapi.spec import (
 )
 
 from taskapp.entrypoints.http.envelope import ErrorEnvelope
+from taskapp.entrypoints.http.scopes import Access, Scope, declared
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 SECURITY_SCHEMES: Components = Components(
     security_schemes={
         "BearerToken": SecurityScheme(
-            type="http", scheme="bearer", bearer_format="JWT", description="Access token"
-        )
+            type="http",
+            scheme="bearer",
+            bearer_format="JWT",
+            description="A session's access token (POST /api/v1/auth/login): full access",
+        ),
+        "ApiToken": SecurityScheme(
+            type="http",
+            scheme="bearer",
+            bearer_format="tat_...",
+            description="An API token (POST /api/v1/auth/tokens), sent as "
+            "`Authorization: Bearer tat_...`: each operation lists the scope it needs; "
+            "without it, 403 INSUFFICIENT_SCOPE with "
+            'WWW-Authenticate: Bearer error="insufficient_scope"',
+        ),
     }
 )
 
@@ -99,6 +112,7 @@ def complete_openapi(app: Litestar) -> None:
         _document_download(item)
         if item.is_api:
             _document_errors(item)
+        _document_access(item)
 
 
 def _apply_schema_patch(schema: Any, patch: dict[str, Any] | None) -> None:
@@ -188,6 +202,39 @@ def _document_errors(item: _Documented) -> None:
             description=description,
             content={"application/json": OpenAPIMediaType(schema=_ref(ErrorEnvelope))},
         )
+    item.operation.responses = responses
+
+
+def _document_access(item: _Documented) -> None:
+    """Each operation's credentials from its `scope=` declaration (see scopes.py): the
+    security requirement names the API token's scope (OpenAPI 3.1 allows role names for
+    non-OAuth schemes), and the description says it in words."""
+    access = declared(item.opt)
+    if access is None or access is Access.PUBLIC:
+        return
+    security: list[dict[str, list[str]]]
+    if isinstance(access, Scope):
+        security = [{"BearerToken": []}, {"ApiToken": [access.value]}]
+        note = f"**Scope:** `{access.value}` for an API token (a session may always call it)."
+    elif access is Access.SIGNED_IN:
+        security = [{"BearerToken": []}, {"ApiToken": []}]
+        note = "**Scope:** none: any API token may call it."
+    elif access is Access.SESSION_ONLY:
+        security = [{"BearerToken": []}]
+        note = "**Sessions only:** an API token gets 403 FORBIDDEN."
+    else:  # NO_API_TOKEN
+        security = []
+        note = "An API token sent here gets 403 FORBIDDEN."
+    if security:
+        item.operation.security = security
+    base = item.operation.description
+    item.operation.description = f"{base}\n\n{note}" if base else note
+    responses = item.operation.responses or {}
+    responses["403"] = OpenAPIResponse(
+        description="FORBIDDEN (an API token where only a session may go) or "
+        "INSUFFICIENT_SCOPE (an API token without the scope)",
+        content={"application/json": OpenAPIMediaType(schema=_ref(ErrorEnvelope))},
+    )
     item.operation.responses = responses
 
 
