@@ -51,6 +51,8 @@ class Scenario:
     # the same run, at every worker count. The others run at the first worker count only.
     compared: bool = False
     single_round: bool = False  # one round per server even when --rounds asks for more
+    # Authenticate with an API token with these scopes instead of a session's JWT.
+    api_token_scopes: tuple[str, ...] | None = None
 
     @property
     def hashes_passwords(self) -> bool:
@@ -66,11 +68,16 @@ class Scenario:
         return RequestShape(
             method=self.method,
             path=self.path,
-            token=api.login(self.account(seeded)) if self.authenticated else None,
+            token=self._token(api, seeded) if self.authenticated else None,
             body=self.body(seeded) if self.body else None,
             ids_file=scratch / TASK_IDS_FILE if self.random_ids else None,
             pairs_file=pairs_file,
         )
+
+    def _token(self, api: Api, seeded: Seeded) -> str:
+        if self.api_token_scopes is not None:
+            return api.api_token(self.account(seeded), self.api_token_scopes)
+        return api.login(self.account(seeded))
 
 
 def _login_body(seeded: Seeded) -> str:
@@ -111,9 +118,21 @@ GET_TASK = Scenario(
     target=Target(min_rps=1600, max_p99_ms=80),
     compared=True,
 )
+# The same request with an API token: its check must cost what the JWT check costs.
+GET_TASK_API_TOKEN = Scenario(
+    key="get_task_api_token",
+    label="GET /tasks/{id} (API token)",
+    method="GET",
+    path="/api/v1/tasks/{id}",
+    account=lambda s: s.tasks_user,
+    random_ids=True,
+    target=Target(min_rps=1600, max_p99_ms=80),
+    api_token_scopes=("tasks:read",),
+)
 
 SCENARIOS: tuple[Scenario, ...] = (
     GET_TASK,
+    GET_TASK_API_TOKEN,
     Scenario(
         key="list_tasks",
         label="GET /tasks?limit=20",
