@@ -66,9 +66,7 @@ async def test_a_revoked_token_is_refused_by_every_instance_at_once(servers: lis
                         assert answer.status_code == 200, answer.text
                 await asyncio.sleep(0.3)
 
-            revoked = await client.delete(
-                f"{one}/api/v1/auth/tokens/{data['id']}", headers=session
-            )
+            revoked = await client.delete(f"{one}/api/v1/auth/tokens/{data['id']}", headers=session)
             assert revoked.status_code == 200
             # The very next requests, on the other instance and this one: refused.
             answers = [
