@@ -22,6 +22,8 @@ from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
 from taskapp.domain.services.api_tokens import ApiTokenService
 from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.labels import LabelService
+from taskapp.domain.services.lists import ListService
 from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.tasks import TaskService
@@ -38,6 +40,8 @@ class Container:
     tokens: JwtTokenService
     accounts: AccountService
     tasks: TaskService
+    lists: ListService
+    labels: LabelService
     history: HistoryService
     stats: StatsService
     exports: ExportService
@@ -128,8 +132,22 @@ def build_container(
         tokens=tokens,
         accounts=accounts,
         tasks=TaskService(
-            adapters.tasks_unit, adapters.task_reads, adapters.idempotency_keys, clock
+            adapters.tasks_unit,
+            adapters.task_reads,
+            adapters.idempotency_keys,
+            clock,
+            adapters.placement,
+            adapters.list_reads,
+            adapters.positions,
         ),
+        lists=ListService(
+            adapters.tasks_unit,
+            adapters.list_reads,
+            adapters.placement,
+            adapters.positions,
+            clock,
+        ),
+        labels=LabelService(adapters.tasks_unit, adapters.label_reads, clock),
         history=HistoryService(adapters.history_reads),
         stats=StatsService(adapters.stats_reads, clock),
         exports=ExportService(adapters.task_reads, adapters.downloads, clock),

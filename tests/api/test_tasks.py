@@ -49,14 +49,27 @@ async def test_create_answers_201_with_location_etag_and_popup(
     task = body["data"]
     assert set(task) == {
         "id",
+        "list_id",
+        "parent_id",
+        "position",
         "title",
         "description",
         "is_completed",
         "completed_at",
+        "due_date",
+        "due_at",
+        "priority",
+        "labels",
         "created_at",
         "updated_at",
         "version",
     }
+    assert (task["list_id"], task["parent_id"], task["priority"], task["labels"]) == (
+        None,
+        None,
+        "none",
+        [],
+    )
     assert task["title"] == "Write report"
     assert task["description"] == "Q3"
     assert task["is_completed"] is False
@@ -358,7 +371,8 @@ async def test_search_is_literal_and_case_insensitive(client: Client, me: dict[s
         {"limit": 101},
         {"offset": -1},
         {"status": "closed"},
-        {"sort": "title"},
+        {"sort": "name"},
+        {"sort": "--due"},
         {"q": "x" * 256},
         {"q": "nul\x00"},
     ],

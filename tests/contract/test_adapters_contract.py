@@ -15,6 +15,7 @@ from taskapp.domain.model import (
     ActionType,
     ClaimStatus,
     DownloadEvent,
+    DueWindow,
     ExportFormat,
     HistoryEntry,
     HistoryQuery,
@@ -29,6 +30,7 @@ from taskapp.domain.model import (
 
 Adapters = MemoryAdapters | PostgresAdapters
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+NO_WINDOW = DueWindow()
 
 
 async def add_user(adapters: Adapters, email: str = "ada@example.com") -> User:
@@ -115,7 +117,9 @@ async def test_tasks_are_scoped_to_their_owner(adapters: Adapters) -> None:
     ada, bob = await add_user(adapters), await add_user(adapters, "bob@example.com")
     task = await add_task(adapters, ada)
     assert await adapters.task_reads.get(bob.id, task.id) is None
-    assert (await adapters.task_reads.list(bob.id, TaskQuery(), PageRequest())).total == 0
+    assert (
+        await adapters.task_reads.list(bob.id, TaskQuery(), NO_WINDOW, PageRequest())
+    ).total == 0
     assert await adapters.task_reads.get(ada.id, task.id) == task
     with pytest.raises(StaleWrite):  # another user's task is not there to change
         await change(
@@ -133,17 +137,17 @@ async def test_listing_order_status_totals_and_search(adapters: Adapters) -> Non
     assert completed is not None
     await change(adapters, made[0], completed, ActionType.COMPLETED)
     reads = adapters.task_reads
-    page = await reads.list(user.id, TaskQuery(), PageRequest(0, 3))
+    page = await reads.list(user.id, TaskQuery(), NO_WINDOW, PageRequest(0, 3))
     assert [t.title for t in page.items] == ["t3", "t2", "t1"]
     assert page.total == 4
-    done = await reads.list(user.id, TaskQuery(TaskStatus.COMPLETED), PageRequest())
+    done = await reads.list(user.id, TaskQuery(TaskStatus.COMPLETED), NO_WINDOW, PageRequest())
     assert [t.title for t in done.items] == ["t0"]
-    beyond = await reads.list(user.id, TaskQuery(), PageRequest(10, 3))
+    beyond = await reads.list(user.id, TaskQuery(), NO_WINDOW, PageRequest(10, 3))
     assert (beyond.items, beyond.total) == ([], 4)
-    found = await reads.list(user.id, TaskQuery(search="NOTE 2%_"), PageRequest())
+    found = await reads.list(user.id, TaskQuery(search="NOTE 2%_"), NO_WINDOW, PageRequest())
     assert [t.title for t in found.items] == ["t2"]
-    assert (await reads.list(user.id, TaskQuery(search="2%x"), PageRequest())).total == 0
-    assert (await reads.list(user.id, TaskQuery(search="_"), PageRequest())).total == 4
+    assert (await reads.list(user.id, TaskQuery(search="2%x"), NO_WINDOW, PageRequest())).total == 0
+    assert (await reads.list(user.id, TaskQuery(search="_"), NO_WINDOW, PageRequest())).total == 4
 
 
 async def test_batches_walk_every_task_once_newest_first(adapters: Adapters) -> None:

@@ -16,7 +16,15 @@ USER = uuid.uuid4()
 
 async def make(count: int) -> tuple[ExportService, MemoryAdapters]:
     memory, clock = MemoryAdapters(), FixedClock()
-    tasks = TaskService(memory.tasks_unit, memory.task_reads, memory.idempotency_keys, clock)
+    tasks = TaskService(
+        memory.tasks_unit,
+        memory.task_reads,
+        memory.idempotency_keys,
+        clock,
+        memory.placement,
+        memory.list_reads,
+        memory.positions,
+    )
     for n in range(count):
         await tasks.create(USER, f"t{n}", None)
     return ExportService(memory.task_reads, memory.downloads, clock), memory

@@ -17,6 +17,7 @@ from taskapp.domain.model import (
     TITLE_MAX_LENGTH,
     PageRequest,
     Task,
+    TaskEdit,
     normalize_description,
     normalize_title,
     trim,
@@ -107,16 +108,16 @@ def test_any_sequence_keeps_the_invariants(actions: list[str]) -> None:
 
 def test_edit_reports_exactly_the_changed_fields() -> None:
     task = new_task(description="old")
-    assert task.edit(LATER, title=" Title ") is None
-    assert task.edit(LATER, description="old") is None
-    edited = task.edit(LATER, title="New", description=KEEP)
+    assert task.edit(LATER, TaskEdit(title=" Title ")) is None
+    assert task.edit(LATER, TaskEdit(description="old")) is None
+    edited = task.edit(LATER, TaskEdit(title="New", description=KEEP))
     assert edited is not None
     changed, changes = edited
     assert changed.title == "New"
     assert changed.description == "old"
     assert changed.version == 2
     assert set(changes) == {"title"}
-    cleared = task.edit(LATER, description=None)
+    cleared = task.edit(LATER, TaskEdit(description=None))
     assert cleared is not None
     assert cleared[0].description is None
     assert cleared[1]["description"].old == "old"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -17,7 +18,7 @@ from taskapp.domain.errors import (
     ValidationFailed,
     VersionConflict,
 )
-from taskapp.domain.model import ActionType, PageRequest, TaskQuery, TaskStatus
+from taskapp.domain.model import ActionType, PageRequest, TaskEdit, TaskQuery, TaskStatus
 from taskapp.domain.services.tasks import MAX_ATTEMPTS, TaskService
 from tests.unit.fakes import FixedClock
 
@@ -30,9 +31,19 @@ def memory() -> MemoryAdapters:
     return MemoryAdapters()
 
 
-def task_service(memory: MemoryAdapters, clock: FixedClock | None = None) -> TaskService:
+def task_service(
+    memory: MemoryAdapters,
+    clock: FixedClock | None = None,
+    unit: Callable[[], MemoryTasksUnitOfWork] | None = None,
+) -> TaskService:
     return TaskService(
-        memory.tasks_unit, memory.task_reads, memory.idempotency_keys, clock or FixedClock()
+        unit or memory.tasks_unit,
+        memory.task_reads,
+        memory.idempotency_keys,
+        clock or FixedClock(),
+        memory.placement,
+        memory.list_reads,
+        memory.positions,
     )
 
 
@@ -49,7 +60,7 @@ async def test_every_change_writes_one_history_entry(
     service: TaskService, memory: MemoryAdapters
 ) -> None:
     task = (await service.create(USER, "a", None)).task
-    await service.update(USER, task.id, title="b")
+    await service.update(USER, task.id, TaskEdit(title="b"))
     await service.complete(USER, task.id)
     await service.complete(USER, task.id)  # no change: no entry
     await service.reopen(USER, task.id)
@@ -71,9 +82,9 @@ async def test_a_failed_rule_leaves_no_trace(service: TaskService, memory: Memor
     with pytest.raises(VersionConflict):
         await service.toggle(USER, task.id, expected_versions={5})
     with pytest.raises(ValidationFailed):
-        await service.update(USER, task.id, title="")
+        await service.update(USER, task.id, TaskEdit(title=""))
     with pytest.raises(ValidationFailed):
-        await service.update(USER, task.id)
+        await service.update(USER, task.id, TaskEdit())
     assert actions(memory) == [ActionType.CREATED]
     assert (await service.get(USER, task.id)).version == 1
 
@@ -134,9 +145,7 @@ async def test_a_change_that_keeps_losing_the_race_gives_up_with_contended(
             memory.store.tasks[task.id] = replace(stored, version=stored.version + 1)
             return await super().__aenter__()
 
-    racing = TaskService(
-        lambda: Interfering(memory.store), memory.task_reads, memory.idempotency_keys, FixedClock()
-    )
+    racing = task_service(memory, unit=lambda: Interfering(memory.store))
     with pytest.raises(Contended):
         await racing.toggle(USER, task.id)
     assert attempts == MAX_ATTEMPTS
@@ -158,12 +167,7 @@ async def test_a_lost_race_is_retried_on_the_fresh_task(memory: MemoryAdapters) 
                 memory.store.tasks[task.id] = completed
             return await super().__aenter__()
 
-    racing = TaskService(
-        lambda: OnceInterfering(memory.store),
-        memory.task_reads,
-        memory.idempotency_keys,
-        FixedClock(),
-    )
+    racing = task_service(memory, unit=lambda: OnceInterfering(memory.store))
     toggled = await racing.toggle(USER, task.id)
     assert (toggled.is_completed, toggled.version) == (False, 3)  # decided on version 2
     interfered = False

@@ -47,6 +47,26 @@ class TaskNotFound(NotFound):
     default_message = "Task not found"
 
 
+class ListNotFound(NotFound):
+    code = "LIST_NOT_FOUND"
+    default_message = "List not found"
+
+
+class LabelNotFound(NotFound):
+    code = "LABEL_NOT_FOUND"
+    default_message = "No task of yours carries this label"
+
+
+class ListNameTaken(DomainError):
+    code = "LIST_NAME_TAKEN"
+    default_message = "You already have a list with this name"
+
+
+class ListNotEmpty(DomainError):
+    code = "LIST_NOT_EMPTY"
+    default_message = "The list still holds tasks; delete them with it (with_tasks=true)"
+
+
 class ReviewNotFound(NotFound):
     code = "REVIEW_NOT_FOUND"
     default_message = "You have not submitted a review yet"

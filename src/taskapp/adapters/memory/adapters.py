@@ -3,6 +3,11 @@ use cases without a database. Held to the PostgreSQL adapters by tests/contract.
 
 from __future__ import annotations
 
+from taskapp.adapters.memory.organising import (
+    MemoryLabelReads,
+    MemoryListReads,
+    MemoryPlacementReads,
+)
 from taskapp.adapters.memory.reads import (
     MemoryAccountReads,
     MemoryDownloadLog,
@@ -14,6 +19,7 @@ from taskapp.adapters.memory.reads import (
 )
 from taskapp.adapters.memory.store import MemoryStore
 from taskapp.adapters.memory.unit_of_work import MemoryAccountsUnitOfWork, MemoryTasksUnitOfWork
+from taskapp.adapters.positions import FractionalPositions
 
 
 class MemoryAdapters:
@@ -26,6 +32,10 @@ class MemoryAdapters:
         self.idempotency_keys = MemoryIdempotencyKeys(self.store)
         self.downloads = MemoryDownloadLog(self.store)
         self.reviews = MemoryReviewStore(self.store)
+        self.placement = MemoryPlacementReads(self.store)
+        self.list_reads = MemoryListReads(self.store)
+        self.label_reads = MemoryLabelReads(self.store)
+        self.positions = FractionalPositions()
 
     def tasks_unit(self) -> MemoryTasksUnitOfWork:
         return MemoryTasksUnitOfWork(self.store)

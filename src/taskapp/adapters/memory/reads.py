@@ -6,12 +6,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from taskapp.adapters.memory.listing import matches, sorted_tasks
 from taskapp.adapters.memory.store import MemoryStore, StoredKey
 from taskapp.domain.model import (
     RATING_MAX,
     RATING_MIN,
     ClaimStatus,
     DownloadEvent,
+    DueWindow,
     HistoryEntry,
     HistoryQuery,
     IdempotencyClaim,
@@ -21,7 +23,6 @@ from taskapp.domain.model import (
     ReviewSummary,
     Task,
     TaskQuery,
-    TaskStatus,
     User,
     WeekCounts,
     email_key,
@@ -29,18 +30,6 @@ from taskapp.domain.model import (
 from taskapp.domain.ports import TaskBatch
 
 ABANDONED_AFTER = timedelta(seconds=60)
-
-
-def _matches(task: Task, query: TaskQuery) -> bool:
-    if query.status is TaskStatus.OPEN and task.is_completed:
-        return False
-    if query.status is TaskStatus.COMPLETED and not task.is_completed:
-        return False
-    if query.search:
-        # PostgreSQL's ILIKE folds case with lower(); so does this.
-        needle = query.search.lower()
-        return any(needle in text.lower() for text in (task.title, task.description or ""))
-    return True
 
 
 class MemoryTaskReads:
@@ -51,26 +40,27 @@ class MemoryTaskReads:
         task = self._store.tasks.get(task_id)
         return task if task is not None and task.user_id == user_id else None
 
-    async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
-        found = self._mine(user_id, query)
-        found.sort(key=lambda t: (t.is_completed, -t.created_at.timestamp(), -t.id.int))
-        window = found[page.offset : page.offset + page.limit]
-        return Page(window, len(found), page.offset, page.limit)
+    async def list(
+        self, user_id: UUID, query: TaskQuery, window: DueWindow, page: PageRequest
+    ) -> Page[Task]:
+        mine = [t for t in self._store.tasks.values() if t.user_id == user_id]
+        found = sorted_tasks([t for t in mine if matches(t, query, window)], query)
+        window_items = found[page.offset : page.offset + page.limit]
+        return Page(window_items, len(found), page.offset, page.limit)
 
     async def batch_after(
         self, user_id: UUID, query: TaskQuery, after: Task | None, limit: int
     ) -> TaskBatch:
-        found = self._mine(user_id, query)
+        found = [
+            t
+            for t in self._store.tasks.values()
+            if t.user_id == user_id and matches(t, TaskQuery(query.status), DueWindow())
+        ]
         found.sort(key=lambda t: (t.created_at, t.id.int), reverse=True)
         if after is not None:
             bound = (after.created_at, after.id.int)
             found = [t for t in found if (t.created_at, t.id.int) < bound]
         return found[:limit]
-
-    def _mine(self, user_id: UUID, query: TaskQuery) -> TaskBatch:
-        return [
-            t for t in self._store.tasks.values() if t.user_id == user_id and _matches(t, query)
-        ]
 
 
 class MemoryStatsReads:

@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
 
-from taskapp.domain.model import DownloadEvent, HistoryEntry, RefreshToken, Review, Task, User
+from taskapp.domain.model import (
+    DownloadEvent,
+    HistoryEntry,
+    RefreshToken,
+    Review,
+    Task,
+    TaskList,
+    User,
+)
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -31,6 +39,7 @@ class MemoryStore:
     idempotency_keys: dict[tuple[UUID, str], StoredKey] = field(default_factory=dict)
     downloads: list[DownloadEvent] = field(default_factory=list)
     reviews: dict[UUID, Review] = field(default_factory=dict)
+    lists: dict[UUID, TaskList] = field(default_factory=dict)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def copy(self) -> MemoryStore:
@@ -42,6 +51,7 @@ class MemoryStore:
             idempotency_keys={k: replace(v) for k, v in self.idempotency_keys.items()},
             downloads=list(self.downloads),
             reviews=dict(self.reviews),
+            lists=dict(self.lists),
             lock=self.lock,
         )
 
@@ -53,6 +63,7 @@ class MemoryStore:
         _refill(self.tasks, copied.tasks)
         _refill(self.idempotency_keys, copied.idempotency_keys)
         _refill(self.reviews, copied.reviews)
+        _refill(self.lists, copied.lists)
         self.history[:] = copied.history
         self.downloads[:] = copied.downloads
 

@@ -6,7 +6,7 @@ made; a lost race is still reported where PostgreSQL reports it, on commit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from types import TracebackType
@@ -14,8 +14,18 @@ from typing import Self
 from uuid import UUID
 
 from taskapp.adapters.memory.store import MemoryStore
-from taskapp.domain.errors import EmailAlreadyRegistered, StaleWrite
-from taskapp.domain.model import HistoryEntry, RefreshToken, Task, User, email_key
+from taskapp.domain.errors import EmailAlreadyRegistered, ListNameTaken, StaleWrite
+from taskapp.domain.model import (
+    LISTS_PER_USER,
+    TASKS_PER_USER,
+    HistoryEntry,
+    RefreshToken,
+    Task,
+    TaskList,
+    User,
+    email_key,
+    list_name_key,
+)
 
 
 class MemoryUnitOfWork:
@@ -52,6 +62,10 @@ class _TaskWrites:
         self._unit = unit
 
     async def add(self, task: Task) -> None:
+        mine = sum(1 for t in self._unit._working.tasks.values() if t.user_id == task.user_id)
+        if mine >= TASKS_PER_USER:
+            self._unit._guard(False)
+            return
         self._unit._working.tasks[task.id] = task
 
     async def update(self, task: Task, *, expected_version: int) -> None:
@@ -59,6 +73,20 @@ class _TaskWrites:
             self._unit._working.tasks[task.id] = task
         else:
             self._unit._guard(False)
+
+    async def update_many(self, changes: Sequence[tuple[Task, int]]) -> None:
+        if any(self._current_version(task) != version for task, version in changes):
+            self._unit._guard(False)
+            return
+        for task, _ in changes:
+            self._unit._working.tasks[task.id] = task
+
+    async def delete_many(self, tasks: Sequence[Task]) -> None:
+        if any(self._current_version(task) != task.version for task in tasks):
+            self._unit._guard(False)
+            return
+        for task in tasks:
+            del self._unit._working.tasks[task.id]
 
     async def delete(self, task: Task, *, expected_version: int) -> None:
         if self._current_version(task) == expected_version:
@@ -79,6 +107,10 @@ class _HistoryWrites:
         if not self._unit._stale:
             self._unit._working.history.append(entry)
 
+    async def append_many(self, entries: Sequence[HistoryEntry]) -> None:
+        for entry in entries:
+            await self.append(entry)
+
 
 class _IdempotencyWrites:
     def __init__(self, unit: MemoryTasksUnitOfWork) -> None:
@@ -90,12 +122,57 @@ class _IdempotencyWrites:
             stored.task = task
 
 
+class _ListWrites:
+    def __init__(self, unit: MemoryTasksUnitOfWork) -> None:
+        self._unit = unit
+
+    async def add(self, task_list: TaskList) -> None:
+        lists = self._unit._working.lists
+        mine = [x for x in lists.values() if x.user_id == task_list.user_id]
+        if len(mine) >= LISTS_PER_USER:
+            self._unit._guard(False)
+            return
+        if any(list_name_key(x.name) == list_name_key(task_list.name) for x in mine):
+            raise ListNameTaken
+        lists[task_list.id] = task_list
+
+    async def update(self, task_list: TaskList, *, expected_version: int) -> None:
+        lists = self._unit._working.lists
+        stored = lists.get(task_list.id)
+        if stored is None or stored.user_id != task_list.user_id:
+            self._unit._guard(False)
+            return
+        if stored.version != expected_version:
+            self._unit._guard(False)
+            return
+        key = list_name_key(task_list.name)
+        if any(
+            x.user_id == task_list.user_id and x.id != task_list.id and list_name_key(x.name) == key
+            for x in lists.values()
+        ):
+            raise ListNameTaken
+        lists[task_list.id] = task_list
+
+    async def delete(self, task_list: TaskList, *, expected_version: int) -> None:
+        lists = self._unit._working.lists
+        stored = lists.get(task_list.id)
+        if (
+            stored is None
+            or stored.user_id != task_list.user_id
+            or stored.version != expected_version
+        ):
+            self._unit._guard(False)
+        else:
+            del lists[task_list.id]
+
+
 class MemoryTasksUnitOfWork(MemoryUnitOfWork):
     def __init__(self, store: MemoryStore) -> None:
         super().__init__(store)
         self.tasks = _TaskWrites(self)
         self.history = _HistoryWrites(self)
         self.idempotency_keys = _IdempotencyWrites(self)
+        self.lists = _ListWrites(self)
 
 
 class _UserWrites:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from taskapp.adapters.positions import FractionalPositions
 from taskapp.adapters.postgres.accounts import PostgresAccountsUnitOfWork
 from taskapp.adapters.postgres.api_tokens import PostgresApiTokens
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.downloads import PostgresDownloadLog
 from taskapp.adapters.postgres.history import PostgresHistoryReads
 from taskapp.adapters.postgres.idempotency import PostgresIdempotencyKeys
+from taskapp.adapters.postgres.labels import PostgresLabelReads
+from taskapp.adapters.postgres.lists import PostgresListReads
+from taskapp.adapters.postgres.placement import PostgresPlacementReads
 from taskapp.adapters.postgres.reviews import PostgresReviewStore
 from taskapp.adapters.postgres.tasks import (
     PostgresStatsReads,
@@ -27,6 +31,10 @@ class PostgresAdapters:
         self.idempotency_keys = PostgresIdempotencyKeys(database)
         self.downloads = PostgresDownloadLog(database)
         self.reviews = PostgresReviewStore(database)
+        self.placement = PostgresPlacementReads(database)
+        self.list_reads = PostgresListReads(database)
+        self.label_reads = PostgresLabelReads(database)
+        self.positions = FractionalPositions()
         self.api_tokens = PostgresApiTokens(database)
 
     def tasks_unit(self) -> PostgresTasksUnitOfWork:

@@ -10,6 +10,7 @@ import asyncpg
 from taskapp.domain.errors import (
     DomainError,
     EmailAlreadyRegistered,
+    ListNameTaken,
     ServiceUnavailable,
     ValidationFailed,
 )
@@ -23,7 +24,10 @@ _UNAVAILABLE_PREFIXES = ("08", "53", "57", "58", "40")
 _UNIQUE_VIOLATION = "23505"
 
 # Unique constraints that mean something to a user, by name.
-ON_UNIQUE: Mapping[str, type[DomainError]] = {"uq_users_email_key": EmailAlreadyRegistered}
+ON_UNIQUE: Mapping[str, type[DomainError]] = {
+    "uq_users_email_key": EmailAlreadyRegistered,
+    "uq_lists_user_id_name_key": ListNameTaken,
+}
 
 
 def translate(error: BaseException) -> BaseException:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +30,11 @@ _STORED = (
     "created_at",
 )
 _APPEND = insert_select(task_history, _STORED)
+_APPEND_MANY = (
+    f"INSERT INTO task_history ({', '.join(_STORED)}) "
+    "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
+    "$6::text[], $7::jsonb[], $8::timestamptz[]) WHERE {go} RETURNING 1"
+)
 
 
 def changes_to_json(changes: dict[str, FieldChange] | None) -> dict[str, Any] | None:
@@ -125,6 +131,21 @@ class PostgresHistoryLog:
             entry.timestamp,
         )
         self._session.defer(Write(_APPEND, args))
+
+    async def append_many(self, entries: Sequence[HistoryEntry]) -> None:
+        if not entries:
+            return
+        columns = (
+            [e.id for e in entries],
+            [e.user_id for e in entries],
+            [e.task_id for e in entries],
+            [e.task_title for e in entries],
+            [e.action_type.value for e in entries],
+            [e.description for e in entries],
+            [changes_to_json(e.changes) for e in entries],
+            [e.timestamp for e in entries],
+        )
+        self._session.defer(Write(_APPEND_MANY, columns))
 
 
 class PostgresHistoryReads:

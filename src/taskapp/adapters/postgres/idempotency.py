@@ -7,10 +7,11 @@ while the request runs, never JSON null, so release and takeover can find the cl
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.unit_of_work import Session, Write
@@ -43,33 +44,16 @@ _COMPLETE = (
 )
 _RELEASE = "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND task IS NULL"
 
-_STAMPS = {"completed_at", "created_at", "updated_at"}
-_IDS = {"id", "user_id"}
-
 
 def task_snapshot(task: Task) -> dict[str, Any]:
-    """The task as JSON, field by field from the entity's own declaration."""
-    snapshot: dict[str, Any] = {}
-    for field in fields(Task):
-        value = getattr(task, field.name)
-        if field.name in _IDS:
-            value = str(value)
-        elif field.name in _STAMPS and value is not None:
-            value = value.isoformat()
-        snapshot[field.name] = value
+    """The task as JSON, derived from the entity's own declaration (msgspec reads the
+    dataclass: UUIDs, dates and times as strings, the priority as its value)."""
+    snapshot: dict[str, Any] = msgspec.to_builtins(task)
     return snapshot
 
 
 def task_from_snapshot(data: dict[str, Any]) -> Task:
-    values: dict[str, Any] = {}
-    for field in fields(Task):
-        value = data[field.name]
-        if field.name in _IDS:
-            value = UUID(value)
-        elif field.name in _STAMPS and value is not None:
-            value = datetime.fromisoformat(value)
-        values[field.name] = value
-    return Task(**values)
+    return msgspec.convert(data, Task)
 
 
 class PostgresIdempotencyKeys:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -44,22 +44,23 @@ def shift_parameters(sql: str, offset: int) -> str:
     return _PARAMETER.sub(lambda match: f"${int(match[1]) + offset}", sql)
 
 
-@cache
-def combined(statements: tuple[tuple[str, int, bool], ...]) -> str:
+@lru_cache(maxsize=1024)
+def combined(statements: tuple[tuple[str, int, int | None], ...]) -> str:
     """One data-modifying CTE for several writes, built once per combination.
 
-    Each entry is (sql with `{go}`, number of parameters, guarded). Every write runs only
-    if every guarded write before it found its row (`{go}`); the result row counts each
-    write's rows, so the caller can tell a lost race from a success.
+    Each entry is (sql with `{go}`, number of parameters, rows a guarded write must hit or
+    None). Every write runs only if every guarded write before it hit its rows (`{go}`);
+    the result row counts each write's rows, so the caller can tell a lost race from a
+    success.
     """
     parts: list[str] = []
     guards: list[str] = []
     offset = 0
-    for index, (sql, arity, guarded) in enumerate(statements):
+    for index, (sql, arity, rows) in enumerate(statements):
         go = " AND ".join(guards) or "TRUE"
         parts.append(f"w{index} AS ({shift_parameters(sql, offset).format(go=go)})")
-        if guarded:
-            guards.append(f"EXISTS (SELECT FROM w{index})")
+        if rows is not None:
+            guards.append(f"(SELECT count(*) FROM w{index}) = {int(rows)}")
         offset += arity
     counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(statements)))
     return f"WITH {', '.join(parts)} SELECT {counts}"

@@ -14,11 +14,14 @@ from taskapp.domain.model import (
     DISPLAY_NAME_MAX_LENGTH,
     EMAIL_MAX_LENGTH,
     EMAIL_MIN_LENGTH,
+    LABELS_PER_TASK,
+    LIST_NAME_MAX_LENGTH,
     RATING_MAX,
     RATING_MIN,
     TITLE_MAX_LENGTH,
     ActionType,
     ExportFormat,
+    Priority,
 )
 from taskapp.domain.model.api_tokens import ALL_SCOPES, API_TOKEN_NAME_MAX_LENGTH
 
@@ -105,18 +108,52 @@ rate_limit_counters = sa.Table(
     prefixes=["UNLOGGED"],
 )
 
+lists = sa.Table(
+    "lists",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    _owner(),
+    sa.Column("name", sa.Text, nullable=False),
+    # The name as the domain compares it (model.list_name_key): unique per user.
+    sa.Column("name_key", sa.Text, nullable=False),
+    sa.Column("color", sa.Text, nullable=True),
+    sa.Column("position", sa.Text(collation="C"), nullable=False),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
+    sa.Column("version", sa.Integer, nullable=False),
+    # Kept by triggers on tasks in the same transaction as every task write.
+    sa.Column("open_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("completed_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.CheckConstraint(_within("name", 1, LIST_NAME_MAX_LENGTH), name="name_length"),
+    sa.CheckConstraint("color IS NULL OR color ~ '^#[0-9A-Fa-f]{6}$'", name="color_hex"),
+    sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.CheckConstraint("open_count >= 0 AND completed_count >= 0", name="counts_not_negative"),
+    sa.UniqueConstraint("user_id", "name_key"),
+    sa.Index("ix_lists_user_order", "user_id", "position", "id"),
+)
+
 tasks = sa.Table(
     "tasks",
     metadata,
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     _owner(),
+    sa.Column("list_id", UUID(as_uuid=True), sa.ForeignKey("lists.id"), nullable=True),
+    sa.Column("parent_id", UUID(as_uuid=True), sa.ForeignKey("tasks.id"), nullable=True),
+    # A fractional-indexing key, compared byte by byte.
+    sa.Column("position", sa.Text(collation="C"), nullable=False, server_default="a0"),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=True),
     sa.Column("is_completed", sa.Boolean, nullable=False),
     _timestamp("completed_at", nullable=True),
+    sa.Column("due_date", sa.Date, nullable=True),
+    _timestamp("due_at", nullable=True),
+    sa.Column("priority", sa.Text, nullable=False, server_default="none"),
+    sa.Column("labels", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
     _timestamp("created_at"),
     _timestamp("updated_at"),
     sa.Column("version", sa.Integer, nullable=False),
+    # The labels as the domain compares them (model.label_key), for the label filter.
+    sa.Column("label_keys", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'")),
     sa.CheckConstraint(
         _within("title", 1, TITLE_MAX_LENGTH) + " AND char_length(btrim(title)) > 0",
         name="title_length",
@@ -129,6 +166,14 @@ tasks = sa.Table(
         "is_completed = (completed_at IS NOT NULL)", name="completed_iff_completed_at"
     ),
     sa.CheckConstraint("version >= 1", name="version_positive"),
+    sa.CheckConstraint("due_date IS NULL OR due_at IS NULL", name="due_date_or_due_at"),
+    sa.CheckConstraint(_one_of("priority", [p.value for p in Priority]), name="priority_known"),
+    sa.CheckConstraint(
+        f"cardinality(labels) <= {LABELS_PER_TASK} "
+        "AND cardinality(label_keys) = cardinality(labels)",
+        name="labels_bounded",
+    ),
+    sa.CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
     # Serves the listing order (open first, newest first, id as tie-break) per user.
     sa.Index(
         "ix_tasks_user_listing",
@@ -144,6 +189,19 @@ tasks = sa.Table(
         "user_id",
         "completed_at",
         postgresql_where=sa.text("completed_at IS NOT NULL"),
+    ),
+    # Manual order among siblings, and the neighbours of a move.
+    sa.Index("ix_tasks_user_siblings", "user_id", "list_id", "parent_id", "position", "id"),
+    sa.Index("ix_tasks_parent", "parent_id", postgresql_where=sa.text("parent_id IS NOT NULL")),
+    sa.Index("ix_tasks_label_keys", "label_keys", postgresql_using="gin"),
+    sa.Index(
+        "ix_tasks_user_due_at", "user_id", "due_at", postgresql_where=sa.text("due_at IS NOT NULL")
+    ),
+    sa.Index(
+        "ix_tasks_user_due_date",
+        "user_id",
+        "due_date",
+        postgresql_where=sa.text("due_date IS NOT NULL"),
     ),
 )
 
@@ -198,7 +256,7 @@ history_counts = sa.Table(
     _owner(primary_key=True),
     *(
         sa.Column(name, sa.BigInteger, nullable=False, server_default="0")
-        for name in ("total", "created", "updated", "completed", "reopened", "deleted")
+        for name in ("total", *(a.value.lower() for a in ActionType))
     ),
 )
 

@@ -5,31 +5,44 @@ Every statement filters by owner as well as by id: another user's task does not 
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.history import PostgresHistoryLog
 from taskapp.adapters.postgres.idempotency import PostgresIdempotencyRecords
-from taskapp.adapters.postgres.statements import column_list, insert_select
+from taskapp.adapters.postgres.listing import list_statement, listing_arguments
+from taskapp.adapters.postgres.lists import PostgresListRepository
+from taskapp.adapters.postgres.statements import column_list, insert_select, pg_type
 from taskapp.adapters.postgres.tables import tasks
+from taskapp.adapters.postgres.tasks_shape import (
+    COLUMNS,
+    STORED_COLUMNS,
+    task_row,
+    to_task,
+)
 from taskapp.adapters.postgres.unit_of_work import PostgresUnitOfWork, Session, Write
-from taskapp.domain.model import Page, PageRequest, Task, TaskQuery, TaskStatus, WeekCounts
+from taskapp.domain.model import (
+    TASKS_PER_USER,
+    DueWindow,
+    Page,
+    PageRequest,
+    Task,
+    TaskQuery,
+    TaskStatus,
+    WeekCounts,
+)
 from taskapp.domain.ports import TaskBatch
 
-# The entity declares the shape; the table must have exactly these columns (tested).
-TASK_COLUMNS = tuple(field.name for field in fields(Task))
-_COLUMNS = column_list(TASK_COLUMNS)
-_CHANGEABLE = [name for name in TASK_COLUMNS if name not in ("id", "user_id", "created_at")]
-
-
-def task_row(task: Task) -> tuple[object, ...]:
-    return tuple(getattr(task, name) for name in TASK_COLUMNS)
-
-
-_INSERT = insert_select(tasks, TASK_COLUMNS)
+# Store a new task unless the user already has as many as there may be.
+_INSERT = insert_select(tasks, STORED_COLUMNS).replace(
+    " WHERE {go}",
+    " WHERE {go} AND (SELECT coalesce(sum(open + completed), 0) FROM task_counts"
+    f" WHERE user_id = $2) < {TASKS_PER_USER}",
+)
 # $1 id, $2 owner, $3 the version the change was decided on, then the changeable columns.
+_CHANGEABLE = [name for name in STORED_COLUMNS if name not in ("id", "user_id", "created_at")]
 _UPDATE = (
     "UPDATE tasks SET "
     + ", ".join(f"{name} = ${n}" for n, name in enumerate(_CHANGEABLE, start=4))
@@ -37,42 +50,51 @@ _UPDATE = (
 )
 _DELETE = "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND version = $3 AND {go} RETURNING 1"
 
-_GET = f"SELECT {_COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"
+# Many tasks at once, each at its own expected version: columns travel as arrays. Label
+# arrays are ragged, so they travel as JSON arrays.
+_JSON_ARRAYS = {"labels", "label_keys"}
 
 
-def _filters(status: TaskStatus, searching: bool) -> str:
-    """$1 is the owner; $2 the LIKE pattern when searching."""
+def _array_type(name: str) -> str:
+    return "jsonb[]" if name in _JSON_ARRAYS else f"{pg_type(tasks.c[name])}[]"
+
+
+def _from_array(name: str) -> str:
+    if name in _JSON_ARRAYS:
+        return f"ARRAY(SELECT jsonb_array_elements_text(v.{name}))"
+    return f"v.{name}"
+
+
+_UPDATE_MANY = (
+    "UPDATE tasks AS t SET "
+    + ", ".join(f"{name} = {_from_array(name)}" for name in _CHANGEABLE)
+    + " FROM unnest($2::uuid[], $3::integer[], "
+    + ", ".join(f"${n}::{_array_type(name)}" for n, name in enumerate(_CHANGEABLE, start=4))
+    + f") AS v(id, expected, {column_list(_CHANGEABLE)})"
+    + " WHERE t.user_id = $1 AND t.id = v.id AND t.version = v.expected AND {go} RETURNING 1"
+)
+_DELETE_MANY = (
+    "DELETE FROM tasks WHERE user_id = $1 AND (id, version) IN "
+    "(SELECT * FROM unnest($2::uuid[], $3::integer[])) AND {go} RETURNING 1"
+)
+
+_GET = f"SELECT {COLUMNS} FROM tasks WHERE id = $1 AND user_id = $2"
+
+
+def _batch_statement(status: TaskStatus, after: bool) -> str:
     where = ["user_id = $1"]
     if status is TaskStatus.OPEN:
         where.append("NOT is_completed")
     elif status is TaskStatus.COMPLETED:
         where.append("is_completed")
-    if searching:
-        where.append("(title ILIKE $2 ESCAPE '\\' OR description ILIKE $2 ESCAPE '\\')")
-    return " AND ".join(where)
-
-
-def _list_statement(status: TaskStatus, searching: bool) -> str:
-    """Page and total in one round trip; the total row comes even for an empty page."""
-    where = _filters(status, searching)
-    n = 3 if searching else 2
+    if after:  # keyset: strictly older than the last task of the previous batch
+        where.append("(created_at, id) < ($3, $4)")
     return (
-        f"SELECT {column_list(TASK_COLUMNS, 'page.')}, counted.total "
-        f"FROM (SELECT count(*) AS total FROM tasks WHERE {where}) AS counted "
-        f"LEFT JOIN LATERAL (SELECT {_COLUMNS} FROM tasks WHERE {where} "
-        "ORDER BY is_completed, created_at DESC, id DESC "
-        f"LIMIT ${n} OFFSET ${n + 1}) AS page ON TRUE"
+        f"SELECT {COLUMNS} FROM tasks WHERE {' AND '.join(where)} "
+        "ORDER BY created_at DESC, id DESC LIMIT $2"
     )
 
 
-def _batch_statement(status: TaskStatus, after: bool) -> str:
-    where = _filters(status, searching=False)
-    if after:  # keyset: strictly older than the last task of the previous batch
-        where += " AND (created_at, id) < ($3, $4)"
-    return f"SELECT {_COLUMNS} FROM tasks WHERE {where} ORDER BY created_at DESC, id DESC LIMIT $2"
-
-
-_LIST = {(s, q): _list_statement(s, q) for s in TaskStatus for q in (False, True)}
 _BATCH = {(s, a): _batch_statement(s, a) for s in TaskStatus for a in (False, True)}
 
 _COUNT_WEEK = """
@@ -86,26 +108,40 @@ SELECT
 """
 
 
-def escape_like(text: str) -> str:
-    """Make `%`, `_` and the escape character itself literal in a LIKE pattern."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 class PostgresTaskRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
     async def add(self, task: Task) -> None:
-        self._session.defer(Write(_INSERT, task_row(task)))
+        self._session.defer(Write(_INSERT, task_row(task), guarded=True))
 
     async def update(self, task: Task, *, expected_version: int) -> None:
-        changed = tuple(getattr(task, name) for name in _CHANGEABLE)
-        args = (task.id, task.user_id, expected_version, *changed)
+        row = dict(zip(STORED_COLUMNS, task_row(task), strict=True))
+        args = (task.id, task.user_id, expected_version, *(row[name] for name in _CHANGEABLE))
         self._session.defer(Write(_UPDATE, args, guarded=True))
 
     async def delete(self, task: Task, *, expected_version: int) -> None:
         args = (task.id, task.user_id, expected_version)
         self._session.defer(Write(_DELETE, args, guarded=True))
+
+    async def update_many(self, changes: Sequence[tuple[Task, int]]) -> None:
+        if not changes:
+            return
+        rows = [dict(zip(STORED_COLUMNS, task_row(task), strict=True)) for task, _ in changes]
+        columns = [[row[name] for row in rows] for name in _CHANGEABLE]
+        args = (
+            changes[0][0].user_id,
+            [task.id for task, _ in changes],
+            [version for _, version in changes],
+            *columns,
+        )
+        self._session.defer(Write(_UPDATE_MANY, args, guarded=True, rows=len(changes)))
+
+    async def delete_many(self, doomed: Sequence[Task]) -> None:
+        if not doomed:
+            return
+        args = (doomed[0].user_id, [t.id for t in doomed], [t.version for t in doomed])
+        self._session.defer(Write(_DELETE_MANY, args, guarded=True, rows=len(doomed)))
 
 
 class PostgresTaskReads:
@@ -114,17 +150,16 @@ class PostgresTaskReads:
 
     async def get(self, user_id: UUID, task_id: UUID) -> Task | None:
         row = await self._db.fetchrow(_GET, task_id, user_id)
-        return None if row is None else Task(*row)
+        return None if row is None else to_task(row)
 
-    async def list(self, user_id: UUID, query: TaskQuery, page: PageRequest) -> Page[Task]:
-        searching = bool(query.search)
-        args: list[object] = [user_id]
-        if query.search:
-            args.append(f"%{escape_like(query.search)}%")
-        statement = _LIST[query.status, searching]
+    async def list(
+        self, user_id: UUID, query: TaskQuery, window: DueWindow, page: PageRequest
+    ) -> Page[Task]:
+        statement = list_statement(query)
+        args = listing_arguments(user_id, query, window)
         rows = await self._db.fetch(statement, *args, page.limit, page.offset)
         total = rows[0]["total"]
-        items = [Task(*row[:-1]) for row in rows if row[0] is not None]
+        items = [to_task(row) for row in rows if row[0] is not None]
         return Page(items, total, page.offset, page.limit)
 
     async def batch_after(
@@ -133,7 +168,7 @@ class PostgresTaskReads:
         statement = _BATCH[query.status, after is not None]
         keyset = () if after is None else (after.created_at, after.id)
         rows = await self._db.fetch(statement, user_id, limit, *keyset)
-        return [Task(*row) for row in rows]
+        return [to_task(row) for row in rows]
 
 
 class PostgresStatsReads:
@@ -149,7 +184,7 @@ class PostgresStatsReads:
 
 
 class PostgresTasksUnitOfWork(PostgresUnitOfWork):
-    """Tasks, their history and idempotency records: a change and its entry in one
+    """Tasks, their history, idempotency records and lists: a change and its entries in one
     statement."""
 
     def __init__(self, database: Database) -> None:
@@ -157,3 +192,4 @@ class PostgresTasksUnitOfWork(PostgresUnitOfWork):
         self.tasks = PostgresTaskRepository(self._session)
         self.history = PostgresHistoryLog(self._session)
         self.idempotency_keys = PostgresIdempotencyRecords(self._session)
+        self.lists = PostgresListRepository(self._session)

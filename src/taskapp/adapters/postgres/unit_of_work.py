@@ -26,11 +26,13 @@ from taskapp.domain.errors import StaleWrite
 @dataclass(frozen=True, slots=True)
 class Write:
     """One statement: `sql` ends in `RETURNING 1` and has `{go}` where the condition that
-    the earlier guarded writes found their rows belongs. A guarded write must hit a row."""
+    the earlier guarded writes found their rows belongs. A guarded write must hit exactly
+    `rows` rows (one for a single task, n for n tasks at their expected versions)."""
 
     sql: str
     args: tuple[Any, ...]
     guarded: bool = False
+    rows: int = 1
 
 
 class Session:
@@ -66,7 +68,7 @@ class Session:
             if self._connection is not None:
                 for write in writes:
                     rows = await self._connection.fetch(write.sql.format(go="TRUE"), *write.args)
-                    if write.guarded and not rows:
+                    if write.guarded and len(rows) != write.rows:
                         raise StaleWrite
                 await self._transaction.commit()
                 self._transaction = None
@@ -77,12 +79,13 @@ class Session:
 
     async def _send_at_once(self, writes: list[Write]) -> None:
         if _guards_lead(writes):
-            shape = tuple((w.sql, len(w.args), w.guarded) for w in writes)
+            shape = tuple((w.sql, len(w.args), w.rows if w.guarded else None) for w in writes)
             args = [arg for write in writes for arg in write.args]
             counts = await self._database.fetchrow(combined(shape), *args)
             assert counts is not None
             if any(
-                write.guarded and not count for write, count in zip(writes, counts, strict=True)
+                write.guarded and count != write.rows
+                for write, count in zip(writes, counts, strict=True)
             ):
                 raise StaleWrite
             return

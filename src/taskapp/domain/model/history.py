@@ -17,6 +17,7 @@ class ActionType(StrEnum):
     COMPLETED = "COMPLETED"
     REOPENED = "REOPENED"
     DELETED = "DELETED"
+    MOVED = "MOVED"
 
 
 _VERBS = {
@@ -25,6 +26,7 @@ _VERBS = {
     ActionType.COMPLETED: "Completed",
     ActionType.REOPENED: "Reopened",
     ActionType.DELETED: "Deleted",
+    ActionType.MOVED: "Moved",
 }
 
 
@@ -62,7 +64,9 @@ class HistoryEntry:
 
 
 def _describe(action: ActionType, title: str, changes: dict[str, FieldChange] | None) -> str:
-    if action is ActionType.UPDATED and changes:
+    if action in (ActionType.UPDATED, ActionType.MOVED) and changes:
+        if action is ActionType.MOVED:
+            return f"Moved task '{title}'"
         return f"Updated {' and '.join(sorted(changes))} of task '{title}'"
     return f"{_VERBS[action]} task '{title}'"
 

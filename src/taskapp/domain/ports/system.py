@@ -45,3 +45,16 @@ class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         """Count one attempt; None while within `limit`, else the seconds until it resets."""
         ...
+
+
+class Positions(Protocol):
+    """Ordering keys for manual order: strings that sort between any two others, so a move
+    never renumbers other rows."""
+
+    def between(self, low: str | None, high: str | None) -> str:
+        """A fresh key strictly between `low` and `high` (None: unbounded)."""
+        ...
+
+    def for_new(self, now: datetime) -> str:
+        """A key after every key handed out before `now`: where new things go (the end)."""
+        ...

@@ -21,6 +21,8 @@ from taskapp.entrypoints.http.errors import handle_error
 from taskapp.entrypoints.http.exports import ExportController
 from taskapp.entrypoints.http.health import live, ready
 from taskapp.entrypoints.http.history import HistoryController
+from taskapp.entrypoints.http.labels import LabelController
+from taskapp.entrypoints.http.lists import ListController
 from taskapp.entrypoints.http.metrics import HttpMetrics, metrics_endpoint
 from taskapp.entrypoints.http.openapi import complete_openapi
 from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
@@ -53,6 +55,8 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             AuthController,
             ApiTokenController,
             TaskController,
+            ListController,
+            LabelController,
             ExportController,
             HistoryController,
             StatsController,

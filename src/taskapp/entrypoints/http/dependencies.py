@@ -23,6 +23,8 @@ from taskapp.domain.services.accounts import AccountService
 from taskapp.domain.services.api_tokens import ApiTokenService
 from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.labels import LabelService
+from taskapp.domain.services.lists import ListService
 from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.tasks import TaskService
@@ -30,6 +32,8 @@ from taskapp.entrypoints.http.scopes import authorize
 
 Accounts: TypeAlias = NamedDependency[AccountService]
 Tasks: TypeAlias = NamedDependency[TaskService]
+Lists: TypeAlias = NamedDependency[ListService]
+Labels: TypeAlias = NamedDependency[LabelService]
 History: TypeAlias = NamedDependency[HistoryService]
 Stats: TypeAlias = NamedDependency[StatsService]
 Exports: TypeAlias = NamedDependency[ExportService]
@@ -69,6 +73,14 @@ def _tasks(container: _Container, user_id: _SignedIn) -> TaskService:
     return container.tasks
 
 
+def _lists(container: _Container, user_id: _SignedIn) -> ListService:
+    return container.lists
+
+
+def _labels(container: _Container, user_id: _SignedIn) -> LabelService:
+    return container.labels
+
+
 def _history(container: _Container, user_id: _SignedIn) -> HistoryService:
     return container.history
 
@@ -100,6 +112,8 @@ PROVIDERS = {
     "api_tokens": Provide(_api_tokens, sync_to_thread=False),
     "accounts": Provide(_accounts, sync_to_thread=False),
     "tasks": Provide(_tasks, sync_to_thread=False),
+    "lists": Provide(_lists, sync_to_thread=False),
+    "labels": Provide(_labels, sync_to_thread=False),
     "history": Provide(_history, sync_to_thread=False),
     "stats": Provide(_stats, sync_to_thread=False),
     "exports": Provide(_exports, sync_to_thread=False),

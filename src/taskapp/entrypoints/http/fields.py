@@ -7,6 +7,7 @@ mirror the domain's rules (which the domain still enforces on its own).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -29,6 +30,7 @@ def whole(pattern: str) -> str:
 # cannot hold (lone surrogates cannot arrive through valid UTF-8 JSON).
 _STORABLE = r"[^\x00]"
 _STORABLE_TEXT = whole(f"{_STORABLE}*")
+STORABLE_TEXT = _STORABLE_TEXT
 _SPACE = r"[\t\n\x0b\x0c\r ]"  # exactly what the domain trims (model.TRIMMED)
 _EMAIL = whole(f"{_SPACE}*{model.EMAIL_CORE}{_SPACE}*")
 
@@ -79,7 +81,40 @@ Comment = Annotated[
 ]
 Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
-UUID_PATTERN = whole(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+UUID_CORE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+UUID_PATTERN = whole(UUID_CORE)
 SEARCH_PATTERN = _STORABLE_TEXT
 # Header values lose surrounding spaces in transit: a key may not start or end with one.
 IDEMPOTENCY_KEY_PATTERN = whole(r"[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?")
+
+Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
+Label = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=model.LABEL_MAX_LENGTH,
+        pattern=_STORABLE_TEXT,
+        description="trimmed; 1 to 50 characters",
+    ),
+]
+Labels = Annotated[
+    list[Label],
+    msgspec.Meta(
+        max_length=100,
+        description="at most 20 after duplicates (case-insensitive) collapse to the first",
+    ),
+]
+DueAt = Annotated[
+    datetime,
+    msgspec.Meta(tz=True, description="a moment with its offset, e.g. 2026-11-23T09:00:00+01:00"),
+]
+ListName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=model.LIST_NAME_MAX_LENGTH,
+        pattern=_STORABLE_TEXT,
+        description="trimmed; 1 to 100 characters, unique per user (case-insensitive)",
+    ),
+]
+Color = Annotated[str, msgspec.Meta(pattern=whole("#[0-9A-Fa-f]{6}"), description="#RRGGBB")]

@@ -35,8 +35,8 @@ AsOf = Annotated[
 
 
 class ChangeOut(msgspec.Struct, rename={"old": "from", "new": "to"}):
-    old: str | None
-    new: str | None
+    old: str | list[str] | None
+    new: str | list[str] | None
 
 
 class HistoryEntryOut(msgspec.Struct):

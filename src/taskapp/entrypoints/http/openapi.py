@@ -108,6 +108,7 @@ def complete_openapi(app: Litestar) -> None:
     document.components.schemas.update(components)
     for item in found:
         _drop_null_from_parameters(item.operation)
+        _constrain_list_items(item)
         _document_body(item)
         _document_download(item)
         if item.is_api:
@@ -126,6 +127,20 @@ def _apply_schema_patch(schema: Any, patch: dict[str, Any] | None) -> None:
                 schema["properties"][name] = replacement
         else:
             schema[key] = value
+
+
+def list_items(**items: Schema) -> dict[str, Any]:
+    """Handler `opt`: the schema of each repeatable query parameter's items (Litestar
+    documents a `list[...]` parameter's items as bare strings)."""
+    return {"list_items": items}
+
+
+def _constrain_list_items(item: _Documented) -> None:
+    for parameter in item.operation.parameters or []:
+        constrained = item.opt.get("list_items", {}).get(getattr(parameter, "name", None))
+        schema = getattr(parameter, "schema", None)
+        if constrained is not None and isinstance(schema, Schema):
+            schema.items = constrained
 
 
 def _drop_null_from_parameters(operation: Operation) -> None:

@@ -74,7 +74,7 @@ async def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> No
     problems += [
         FieldError(name, "must be given at most once")
         for name in sorted(set(request.query_params))
-        if len(request.query_params.getall(name)) > 1
+        if len(request.query_params.getall(name)) > 1 and name not in _repeatable(handler)
     ]
     problems += [
         FieldError(name, "must be a value, not null (leave the parameter out instead)")
@@ -89,6 +89,24 @@ async def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> No
     ]
     if problems:
         raise ValidationFailed(problems)
+
+
+_repeatable_names: dict[int, frozenset[str]] = {}
+
+
+def _repeatable(handler: HTTPRouteHandler) -> frozenset[str]:
+    """Parameters declared as lists (`?label=a&label=b`)."""
+    names = _repeatable_names.get(id(handler))
+    if names is None:
+        names = frozenset(
+            (kwarg.name if isinstance(kwarg, QueryParameter) and kwarg.name else name)
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            if field.is_non_string_sequence
+            or any(t.is_non_string_sequence for t in field.inner_types)
+            for kwarg in [field.kwarg_definition]
+        )
+        _repeatable_names[id(handler)] = names
+    return names
 
 
 _NOT_QUERY = {"request", "state", "headers", "cookies", "query", "scope", "body", "data"}
