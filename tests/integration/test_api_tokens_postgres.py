@@ -77,7 +77,8 @@ async def test_add_list_find_and_revoke(
 ) -> None:
     store = stores[0]
     alice, bob = await _user(engine), await _user(engine)
-    first, second = _record(alice, "first"), _record(alice, "second", expires_at=None)
+    first = _record(alice, "first")
+    second = _record(alice, "second", created_at=NOW + timedelta(seconds=1), expires_at=None)
     assert await store.add(first, 50)
     assert await store.add(second, 50)
     assert await store.list_for(alice) == [first, second]
