@@ -93,7 +93,16 @@ def _gap(
     by_bytes = sorted(positions, key=str.encode)
     if after is not None:
         low = named.get(after)
-        higher = [p for p in by_bytes if low is not None and p.encode() > low.encode()]
+        bound = named.get(before) if before is not None else None
+        if low is not None and bound is not None and not low.encode() < bound.encode():
+            found = False  # with both, `after` must come before `before`
+        higher = [
+            p
+            for p in by_bytes
+            if low is not None
+            and p.encode() > low.encode()
+            and (bound is None or p.encode() <= bound.encode())
+        ]
         return Gap(low, higher[0] if higher else None, found)
     if before is not None:
         high = named.get(before)

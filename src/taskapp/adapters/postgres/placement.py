@@ -37,7 +37,8 @@ _SIBLINGS = (
     "user_id = $1 AND list_id IS NOT DISTINCT FROM $2::uuid "
     "AND parent_id IS NOT DISTINCT FROM $3::uuid AND id IS DISTINCT FROM $4::uuid"
 )
-# Right after $5 (its position, and the next sibling's); right before $6; or at the end.
+# Right after $5 (its position, and the next sibling's, or $6's when it comes first);
+# right before $6; or at the end. With both, $5 must come before $6.
 _TASK_GAP = f"""
 WITH after_task AS (SELECT position FROM tasks WHERE id = $5 AND {_SIBLINGS}),
      before_task AS (SELECT position FROM tasks WHERE id = $6 AND {_SIBLINGS})
@@ -47,11 +48,15 @@ SELECT
               WHERE {_SIBLINGS} AND position < (SELECT position FROM before_task))
          ELSE (SELECT max(position) FROM tasks WHERE {_SIBLINGS}) END AS low,
     CASE WHEN $5::uuid IS NOT NULL THEN (SELECT min(position) FROM tasks
-              WHERE {_SIBLINGS} AND position > (SELECT position FROM after_task))
+              WHERE {_SIBLINGS} AND position > (SELECT position FROM after_task)
+              AND ($6::uuid IS NULL OR position <= (SELECT position FROM before_task)))
          WHEN $6::uuid IS NOT NULL THEN (SELECT position FROM before_task)
          ELSE NULL END AS high,
     ($5::uuid IS NULL OR EXISTS (SELECT FROM after_task))
-        AND ($6::uuid IS NULL OR EXISTS (SELECT FROM before_task)) AS found
+        AND ($6::uuid IS NULL OR EXISTS (SELECT FROM before_task))
+        AND ($5::uuid IS NULL OR $6::uuid IS NULL
+             OR (SELECT position FROM after_task) < (SELECT position FROM before_task))
+        AS found
 """
 _LIST_SIBLINGS = "user_id = $1 AND id IS DISTINCT FROM $2::uuid"
 _LIST_GAP = f"""
@@ -63,11 +68,15 @@ SELECT
               WHERE {_LIST_SIBLINGS} AND position < (SELECT position FROM before_list))
          ELSE (SELECT max(position) FROM lists WHERE {_LIST_SIBLINGS}) END AS low,
     CASE WHEN $3::uuid IS NOT NULL THEN (SELECT min(position) FROM lists
-              WHERE {_LIST_SIBLINGS} AND position > (SELECT position FROM after_list))
+              WHERE {_LIST_SIBLINGS} AND position > (SELECT position FROM after_list)
+              AND ($4::uuid IS NULL OR position <= (SELECT position FROM before_list)))
          WHEN $4::uuid IS NOT NULL THEN (SELECT position FROM before_list)
          ELSE NULL END AS high,
     ($3::uuid IS NULL OR EXISTS (SELECT FROM after_list))
-        AND ($4::uuid IS NULL OR EXISTS (SELECT FROM before_list)) AS found
+        AND ($4::uuid IS NULL OR EXISTS (SELECT FROM before_list))
+        AND ($3::uuid IS NULL OR $4::uuid IS NULL
+             OR (SELECT position FROM after_list) < (SELECT position FROM before_list))
+        AS found
 """
 
 

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
+import msgspec
+
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.history import PostgresHistoryLog
 from taskapp.adapters.postgres.idempotency import PostgresIdempotencyRecords
@@ -51,17 +53,21 @@ _UPDATE = (
 _DELETE = "DELETE FROM tasks WHERE id = $1 AND user_id = $2 AND version = $3 AND {go} RETURNING 1"
 
 # Many tasks at once, each at its own expected version: columns travel as arrays. Label
-# arrays are ragged, so they travel as JSON arrays.
+# arrays are ragged, so each travels as the text of a JSON array (a list of lists would
+# reach asyncpg as one two-dimensional array, which ragged rows cannot be).
 _JSON_ARRAYS = {"labels", "label_keys"}
 
 
 def _array_type(name: str) -> str:
-    return "jsonb[]" if name in _JSON_ARRAYS else f"{pg_type(tasks.c[name])}[]"
+    if name in _JSON_ARRAYS:
+        return "text[]"
+    # A collation is no part of the type: `$6::TEXT COLLATE "C"[]` does not parse.
+    return f"{pg_type(tasks.c[name]).partition(' COLLATE ')[0]}[]"
 
 
 def _from_array(name: str) -> str:
     if name in _JSON_ARRAYS:
-        return f"ARRAY(SELECT jsonb_array_elements_text(v.{name}))"
+        return f"ARRAY(SELECT jsonb_array_elements_text(v.{name}::jsonb))"
     return f"v.{name}"
 
 
@@ -128,7 +134,12 @@ class PostgresTaskRepository:
         if not changes:
             return
         rows = [dict(zip(STORED_COLUMNS, task_row(task), strict=True)) for task, _ in changes]
-        columns = [[row[name] for row in rows] for name in _CHANGEABLE]
+        columns = [
+            [msgspec.json.encode(row[name]).decode() for row in rows]
+            if name in _JSON_ARRAYS
+            else [row[name] for row in rows]
+            for name in _CHANGEABLE
+        ]
         args = (
             changes[0][0].user_id,
             [task.id for task, _ in changes],
