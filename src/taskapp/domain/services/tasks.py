@@ -78,7 +78,7 @@ class NewTask:
 
     title: str
     description: str | None = None
-    list_id: UUID | None = None
+    list_id: UUID | Keep | None = KEEP  # KEEP (not given): the parent's list, or the Inbox
     parent_id: UUID | None = None
     due_date: date | None = None
     due_at: datetime | None = None
@@ -154,10 +154,13 @@ class TaskService:
             raise
 
     async def _insert(self, user_id: UUID, new: NewTask, key: str | None = None) -> Task:
-        list_id = await self._checked_list(user_id, new.list_id)
+        given = not isinstance(new.list_id, Keep)
+        list_id = await self._checked_list(
+            user_id, None if isinstance(new.list_id, Keep) else new.list_id
+        )
         if new.parent_id is not None:
             parent = await self._parent(user_id, new.parent_id, height=1)
-            if new.list_id is not None and new.list_id != parent.list_id:
+            if given and list_id != parent.list_id:  # null (the Inbox) included
                 raise ValidationFailed.of("list_id", "must be the parent's list")
             list_id = parent.list_id
         now = self._clock.now()
@@ -442,7 +445,7 @@ def _fingerprint(new: NewTask) -> str:
         {
             "title": new.title,
             "description": new.description,
-            "list_id": _text(new.list_id),
+            "list_id": None if isinstance(new.list_id, Keep) else _text(new.list_id),
             "parent_id": _text(new.parent_id),
             "due_date": _text(new.due_date),
             "due_at": _text(new.due_at),

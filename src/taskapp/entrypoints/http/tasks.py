@@ -97,7 +97,7 @@ class TaskCreate(msgspec.Struct, forbid_unknown_fields=True):
 
     title: Title
     description: Description | None = None
-    list_id: Uuid | None = None
+    list_id: Uuid | msgspec.UnsetType | None = msgspec.UNSET
     parent_id: Uuid | None = None
     due_date: date | None = None
     due_at: DueAt | None = None
@@ -266,7 +266,7 @@ class TaskController(Controller):
         body = await read_json(request, TaskCreate)
         new = NewTask(
             title=body.title,
-            list_id=optional_id(body.list_id, "list_id"),
+            list_id=kept_id(body.list_id, "list_id"),
             parent_id=optional_id(body.parent_id, "parent_id"),
             due_date=body.due_date,
             due_at=body.due_at,
