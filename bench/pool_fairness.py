@@ -6,10 +6,10 @@ is recorded. Two ways of asking:
 
 - **plain**: `pool.acquire()`. asyncpg's pool hands a released connection to whoever asks
   next, and a waiter that was woken may lose it to a newcomer: a few waits get very long.
-- **gate**: a FIFO gate in front of the pool (`async with gate:` around `pool.acquire()`),
-  so connections are taken in the order they were asked for: taskapp's own `FairGate`
-  (adapters/postgres/database.py). `--gate module:attribute` names any other factory
-  (called with the size).
+- **fair**: taskapp's own FairPool (a FIFO hand-off of connections), or with `--gate` a
+  FIFO gate in front of asyncpg's pool (`async with gate:` around `pool.acquire()`):
+  connections are taken in the order they were asked for. `--gate module:attribute` names
+  a gate factory (called with the size).
 
 Needs DATABASE_URL (any database: only `SELECT 1` runs). Uses uvloop when installed, as the
 server does.
@@ -51,13 +51,8 @@ def find_gate(spec: str | None = None) -> GateChoice:
         module_name, _, attribute = spec.partition(":")
         factory = getattr(importlib.import_module(module_name), attribute)
         return GateChoice(f"{spec} (given with --gate)", factory)
-    from taskapp.adapters.postgres.database import FairGate
-
-    # The same gate the adapters use; a wait bound far beyond the run, so none times out.
-    return GateChoice(
-        "taskapp's FairGate (adapters/postgres/database.py)",
-        lambda size: FairGate(size, timeout_seconds=600.0),
-    )
+    # taskapp's own pool is measured directly (see _measure_fair_pool).
+    return GateChoice("taskapp's FairPool (adapters/postgres/pool.py)", lambda size: None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,12 +126,56 @@ async def _measure(
     )
 
 
+async def _measure_fair_pool(
+    url: str, label: str, pool_size: int, tasks: int, seconds: float
+) -> WaitDistribution:
+    """taskapp's FairPool: the same loop, with its acquire() and release()."""
+    from taskapp.adapters.postgres.pool import FairPool
+
+    pool = FairPool(lambda: asyncpg.connect(url, timeout=_SETUP_TIMEOUT_SECONDS), pool_size, 600.0)
+    waits: list[float] = []
+    try:
+        warm = [await pool.acquire() for _ in range(pool_size)]
+        for connection in warm:
+            pool.release(connection)
+        started = time.perf_counter()
+        deadline = started + seconds
+
+        async def worker() -> None:
+            while (asked := time.perf_counter()) < deadline:
+                connection = await pool.acquire()
+                waits.append(time.perf_counter() - asked)
+                try:
+                    await connection.fetchval("SELECT 1")
+                finally:
+                    pool.release(connection)
+
+        await asyncio.gather(*(worker() for _ in range(tasks)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await pool.close()
+    waits.sort()
+    return WaitDistribution(
+        mode="gate",
+        gate=label,
+        acquisitions=len(waits),
+        seconds=elapsed,
+        p50_ms=_percentile(waits, 0.50) * 1000,
+        p99_ms=_percentile(waits, 0.99) * 1000,
+        p999_ms=_percentile(waits, 0.999) * 1000,
+        max_ms=(waits[-1] if waits else 0.0) * 1000,
+    )
+
+
 async def _both(
     url: str, gate: GateChoice, pool_size: int, tasks: int, seconds: float
 ) -> tuple[WaitDistribution, WaitDistribution]:
     plain = await _measure(url, "plain", None, pool_size, tasks, seconds)
-    gated = await _measure(url, "gate", gate, pool_size, tasks, seconds)
-    return plain, gated
+    if gate.factory(pool_size) is None:  # taskapp's own pool
+        fair = await _measure_fair_pool(url, gate.label, pool_size, tasks, seconds)
+    else:
+        fair = await _measure(url, "gate", gate, pool_size, tasks, seconds)
+    return plain, fair
 
 
 def _run(coroutine: Any) -> tuple[Any, str]:

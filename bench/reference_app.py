@@ -36,6 +36,7 @@ way taskapp is served).
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -451,9 +452,16 @@ def create_app(settings: ReferenceSettings | None = None) -> Litestar:
         ]
         return _ok(PageOut(items, skip // limit + 1, limit, total, -(-total // limit)))
 
+    def settle_garbage_collector() -> None:
+        """The same process-level setting as taskapp (entrypoints/http/app.py), so the
+        ratio measures the layers, not the runtime's tuning."""
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(20_000, 20, 20)
+
     return Litestar(
         route_handlers=[ready, get_task, list_tasks, create_task, toggle_task, list_history],
-        on_startup=[open_pool],
+        on_startup=[open_pool, settle_garbage_collector],
         on_shutdown=[close_pool],
         openapi_config=None,
         debug=False,

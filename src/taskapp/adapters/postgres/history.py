@@ -30,6 +30,7 @@ _STORED = (
     "created_at",
 )
 _APPEND = insert_select(task_history, _STORED)
+_ACTIONS = {action.value: action for action in ActionType}
 _APPEND_MANY = (
     f"INSERT INTO task_history ({', '.join(_STORED)}) "
     "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
@@ -176,7 +177,7 @@ class PostgresHistoryReads:
                 user_id=user_id,
                 task_id=row["task_id"],
                 task_title=row["task_title"],
-                action_type=ActionType(row["action_type"]),
+                action_type=_ACTIONS[row["action_type"]],
                 description=row["description"],
                 changes=changes_from_json(row["changes"]),
                 timestamp=row["created_at"],

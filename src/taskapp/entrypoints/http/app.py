@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,16 @@ from taskapp.entrypoints.http.stats import StatsController
 from taskapp.entrypoints.http.tasks import TaskController
 
 
+def settle_garbage_collector() -> None:
+    """Everything built at start-up lives as long as the process: move it out of the
+    collector's sight (gc.freeze), so full collections stop walking it, and let the young
+    generation grow before it is collected. Measured with `make bench`: the long tail of
+    request latency (p99) came from collections of the whole start-up heap."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+
+
 def create_app(settings: Settings, container: Container | None = None) -> Litestar:
     """Build the app. A given container is used as is (its owner closes it); otherwise the
     app's lifespan builds one at start-up and closes it at shutdown."""
@@ -44,6 +55,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         app.state.container = built
         metrics.watch_pool(built.database.gauges)
         await built.accounts.warm_up()
+        settle_garbage_collector()
         try:
             yield
         finally:

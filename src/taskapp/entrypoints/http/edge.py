@@ -41,6 +41,11 @@ def request_id_of(scope: Scope) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_HEADERS = ((b"x-content-type-options", b"nosniff"),)
+# Per-user data: never to be stored by a shared cache.
+_API_HEADERS = (*_HEADERS, (b"cache-control", b"no-store"))
+
+
 class EdgeMiddleware:
     def __init__(
         self,
@@ -98,14 +103,16 @@ class EdgeMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers[REQUEST_ID_HEADER] = request_id
-                headers["X-Content-Type-Options"] = "nosniff"
-                if is_api:  # per-user data: never to be stored by a shared cache
-                    headers["Cache-Control"] = "no-store"
-                if method == "OPTIONS" and "allow" in headers:
+                # Appended as raw pairs: no response of the app sets these three.
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    (b"x-request-id", request_id.encode()),
+                    *(_API_HEADERS if is_api else _HEADERS),
+                ]
+                if method == "OPTIONS":
+                    headers = MutableScopeHeaders.from_message(message)
                     template = scope.get("path_template")
-                    if template in self.allowed_methods:
+                    if "allow" in headers and template in self.allowed_methods:
                         headers["Allow"] = self.allowed_methods[template]
             await send(message)
 

@@ -7,6 +7,7 @@ several worker processes, each worker reports its own figures (see README, Scali
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from litestar import Response, get
 from litestar.datastructures import State
@@ -36,10 +37,22 @@ class HttpMetrics:
             registry=self.registry,
         )
         self._pool: _PoolCollector | None = None
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(method, route).observe(seconds)
+        # The labelled children are looked up once per (method, route, status): the
+        # client library's own lookup takes a lock and builds a key on every call.
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(method, route),
+            )
+            self._children[key] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
     def watch_pool(self, gauges: Callable[[], dict[str, int]]) -> None:
         """Report the database pool's figures (read at each scrape from `gauges`)."""
