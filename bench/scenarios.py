@@ -85,6 +85,12 @@ def _login_body(seeded: Seeded) -> str:
     return json.dumps({"email": account.email, "password": account.password})
 
 
+def _move_body(seeded: Seeded) -> str:
+    # Each move puts a random task right after the first one: a gap that keeps being split
+    # (the worst case for key length), written as one guarded statement per move.
+    return json.dumps({"after_id": str(seeded.task_ids[0])})
+
+
 def _task_body(seeded: Seeded) -> str:
     return json.dumps({"title": "Benchmark task", "description": "created by wrk"})
 
@@ -161,6 +167,22 @@ SCENARIOS: tuple[Scenario, ...] = (
         random_ids=True,
         target=Target(min_rps=1000),
         compared=True,
+    ),
+    Scenario(
+        key="list_label_due",
+        label="GET /tasks?label&sort=due (100k)",
+        method="GET",
+        path="/api/v1/tasks?label=focus&sort=due&limit=20",
+        account=lambda s: s.export_large,
+    ),
+    Scenario(
+        key="move_task",
+        label="POST /tasks/{id}/move",
+        method="POST",
+        path="/api/v1/tasks/{id}/move",
+        account=lambda s: s.tasks_user,
+        random_ids=True,
+        body=_move_body,
     ),
     Scenario(
         key="toggle_task_crowd",

@@ -8,13 +8,22 @@ the counters' schema, they stay exact.
 # after its creation (never in the future). The check constraints hold by design.
 INSERT_TASKS = """
 INSERT INTO tasks (id, user_id, title, description, is_completed, completed_at,
-                   created_at, updated_at, version)
+                   created_at, updated_at, version, position, labels, label_keys,
+                   priority, due_date, due_at)
 SELECT gen_random_uuid(), $1::uuid, 'Benchmark task ' || g,
        CASE WHEN g % 3 = 0 THEN 'Seeded description for task ' || g END,
        g % 2 = 0,
        CASE WHEN g % 2 = 0 THEN LEAST(now(), t.created + interval '1 hour') END,
-       t.created, t.created, 1 + g % 3
+       t.created, t.created, 1 + g % 3,
+       'i' || lpad(g::text, 9, '0'),  -- manual order = creation order (valid keys)
+       l.labels, l.labels,  -- 10% "focus" (with "work"), 40% "work" only, half none
+       (ARRAY['none', 'low', 'medium', 'high'])[1 + g % 4],
+       CASE WHEN g % 3 = 0 THEN current_date + (g % 61 - 30) END,
+       CASE WHEN g % 3 = 1 THEN now() + (g % 1001 - 500) * interval '1 hour' END
 FROM generate_series($2::int, $3::int) AS g,
+     LATERAL (SELECT CASE WHEN g % 10 = 0 THEN ARRAY['focus', 'work']
+                          WHEN g % 10 < 5 THEN ARRAY['work']
+                          ELSE ARRAY[]::text[] END AS labels) AS l,
      LATERAL (SELECT now() - interval '365 days' * ($4::int - g) / $4::int AS created) AS t
 """
 

@@ -26,15 +26,31 @@ def _base62(number: int, width: int) -> str:
 
 
 def _jitter() -> str:
-    """Three random digits, the last never "0" (keys must not end in 0): two clients placing
+    """Two random digits, the last never "0" (keys must not end in 0): two clients placing
     into the same gap at the same moment get different keys."""
-    head = "".join(secrets.choice(DIGITS) for _ in range(2))
-    return head + secrets.choice(DIGITS[1:])
+    return secrets.choice(DIGITS) + secrets.choice(DIGITS[1:])
+
+
+def _after(low: str | None) -> str:
+    """A key sorting right after `low`, whatever `low` looks like."""
+    if low is None:
+        return "a0" + _jitter()
+    try:
+        key: str = generate_key_between(low, None)
+    except Exception:
+        return low + _jitter()  # not a library key (made by hand): extend it
+    return key
 
 
 class FractionalPositions:
     def between(self, low: str | None, high: str | None) -> str:
-        key: str = generate_key_between(low, high)
+        try:
+            key: str = generate_key_between(low, high)
+        except Exception:
+            # Neighbours with equal keys (two moves into one gap at the same instant, or
+            # rows inserted by hand with the column's default) leave no key strictly
+            # between: go right after `low`; ties are broken by id.
+            return _after(low)
         jittered = key + _jitter()
         return jittered if high is None or jittered < high else key
 
