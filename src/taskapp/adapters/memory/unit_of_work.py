@@ -153,13 +153,17 @@ class _ListWrites:
             raise ListNameTaken
         lists[task_list.id] = task_list
 
-    async def delete(self, task_list: TaskList, *, expected_version: int) -> None:
+    async def delete(
+        self, task_list: TaskList, *, expected_version: int, holding: Sequence[UUID] = ()
+    ) -> None:
         lists = self._unit._working.lists
         stored = lists.get(task_list.id)
         if (
             stored is None
             or stored.user_id != task_list.user_id
             or stored.version != expected_version
+            # The tasks deleted with it are gone from the working copy already.
+            or any(t.list_id == task_list.id for t in self._unit._working.tasks.values())
         ):
             self._unit._guard(False)
         else:

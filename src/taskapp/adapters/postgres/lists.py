@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
 from typing import Any
 from uuid import UUID
@@ -31,7 +32,15 @@ _UPDATE = (
     "UPDATE lists SET name = $4, name_key = $5, color = $6, position = $7, updated_at = $8, "
     "version = $9 WHERE id = $1 AND user_id = $2 AND version = $3 AND {go} RETURNING 1"
 )
-_DELETE = "DELETE FROM lists WHERE id = $1 AND user_id = $2 AND version = $3 AND {go} RETURNING 1"
+# No task may be in the list but those deleted with it ($4). A task that arrives while the
+# delete waits for the row (the count trigger of its insert holds it) fails the recheck of
+# the counts against the statement's own count: StaleWrite, never an orphan or a 500.
+_DELETE = (
+    "DELETE FROM lists WHERE id = $1 AND user_id = $2 AND version = $3 "
+    "AND NOT EXISTS (SELECT FROM tasks WHERE list_id = $1 AND id <> ALL($4::uuid[])) "
+    "AND open_count + completed_count = (SELECT count(*) FROM tasks WHERE list_id = $1) "
+    "AND {go} RETURNING 1"
+)
 _GET = f"SELECT {_COLUMNS}, open_count, completed_count FROM lists WHERE id = $1 AND user_id = $2"
 _PAGE = (
     f"SELECT {column_list(LIST_COLUMNS, 'page.')}, page.open_count, page.completed_count, "
@@ -71,8 +80,10 @@ class PostgresListRepository:
         )
         self._session.defer(Write(_UPDATE, args, guarded=True))
 
-    async def delete(self, task_list: TaskList, *, expected_version: int) -> None:
-        args = (task_list.id, task_list.user_id, expected_version)
+    async def delete(
+        self, task_list: TaskList, *, expected_version: int, holding: Sequence[UUID] = ()
+    ) -> None:
+        args = (task_list.id, task_list.user_id, expected_version, list(holding))
         self._session.defer(Write(_DELETE, args, guarded=True))
 
 

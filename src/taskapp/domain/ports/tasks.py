@@ -63,7 +63,12 @@ class ListRepository(Protocol):
 
     async def update(self, task_list: TaskList, *, expected_version: int) -> None: ...
 
-    async def delete(self, task_list: TaskList, *, expected_version: int) -> None: ...
+    async def delete(
+        self, task_list: TaskList, *, expected_version: int, holding: Sequence[UUID] = ()
+    ) -> None:
+        """Delete the list if it is at `expected_version` and holds no task but those in
+        `holding` (which the same unit deletes); else the commit raises StaleWrite."""
+        ...
 
 
 class HistoryLog(Protocol):

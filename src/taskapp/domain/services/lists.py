@@ -141,7 +141,11 @@ class ListService:
                         await uow.history.append_many(
                             [HistoryEntry.record(t, ActionType.DELETED, now) for t in tasks]
                         )
-                    await uow.lists.delete(current.list, expected_version=current.list.version)
+                    await uow.lists.delete(
+                        current.list,
+                        expected_version=current.list.version,
+                        holding=[t.id for t in tasks],
+                    )
                     await uow.commit()
             except StaleWrite:
                 await back_off(attempt)
