@@ -23,6 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 # Frozen copies of the domain's rules: migrations must not follow later code.
 _PRIORITIES = ("none", "low", "medium", "high")
+_NIL = "'00000000-0000-0000-0000-000000000000'::uuid"
 _ACTIONS_BEFORE = ("CREATED", "UPDATED", "COMPLETED", "REOPENED", "DELETED")
 _ACTIONS = (*_ACTIONS_BEFORE, "MOVED")
 
@@ -203,7 +204,15 @@ def upgrade() -> None:
         op.f("ck_tasks_not_own_parent"), "tasks", "parent_id IS NULL OR parent_id <> id"
     )
     op.create_index(
-        "ix_tasks_user_siblings", "tasks", ["user_id", "list_id", "parent_id", "position", "id"]
+        "ix_tasks_user_siblings",
+        "tasks",
+        [
+            "user_id",
+            sa.text(f"coalesce(list_id, {_NIL})"),
+            sa.text(f"coalesce(parent_id, {_NIL})"),
+            "position",
+            "id",
+        ],
     )
     op.create_index(
         "ix_tasks_parent", "tasks", ["parent_id"], postgresql_where=sa.text("parent_id IS NOT NULL")

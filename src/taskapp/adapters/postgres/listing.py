@@ -13,6 +13,7 @@ from functools import lru_cache
 from uuid import UUID
 
 from taskapp.adapters.postgres.statements import column_list
+from taskapp.adapters.postgres.tables import NIL
 from taskapp.domain.model import (
     INBOX,
     TOP_LEVEL,
@@ -119,14 +120,16 @@ def _build(shape: Shape) -> str:
     if shape.search:
         p = param()
         where.append(f"(title ILIKE {p} ESCAPE '\\' OR description ILIKE {p} ESCAPE '\\')")
+    # As ix_tasks_user_siblings indexes them (NULL as the nil UUID): a manual-order page of
+    # one sibling group is then an index range in order.
     if shape.list_kind == "inbox":
-        where.append("list_id IS NULL")
+        where.append(f"coalesce(list_id, {NIL}) = {NIL}")
     elif shape.list_kind == "id":
-        where.append(f"list_id = {param()}")
+        where.append(f"coalesce(list_id, {NIL}) = {param()}")
     if shape.parent_kind == "none":
-        where.append("parent_id IS NULL")
+        where.append(f"coalesce(parent_id, {NIL}) = {NIL}")
     elif shape.parent_kind == "id":
-        where.append(f"parent_id = {param()}")
+        where.append(f"coalesce(parent_id, {NIL}) = {param()}")
     if shape.labels:
         where.append(f"label_keys @> {param()}::text[]")
     if shape.priorities:

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.statements import column_list
+from taskapp.adapters.postgres.tables import NIL
 from taskapp.adapters.postgres.tasks_shape import COLUMNS, TASK_COLUMNS, to_task
 from taskapp.domain.model import Task
 from taskapp.domain.ports import Gap, Siblings
@@ -32,32 +33,41 @@ _IN_LIST = (
     f"SELECT {COLUMNS} FROM down ORDER BY depth"
 )
 
-# Siblings: same owner, list and parent (NULL-safe), the moving task left out ($4).
-_SIBLINGS = (
-    "user_id = $1 AND list_id IS NOT DISTINCT FROM $2::uuid "
-    "AND parent_id IS NOT DISTINCT FROM $3::uuid AND id IS DISTINCT FROM $4::uuid"
-)
-# Right after $5 (its position, and the next sibling's, or $6's when it comes first);
-# right before $6; or at the end. With both, $5 must come before $6.
-_TASK_GAP = f"""
-WITH after_task AS (SELECT position FROM tasks WHERE id = $5 AND {_SIBLINGS}),
-     before_task AS (SELECT position FROM tasks WHERE id = $6 AND {_SIBLINGS})
+
+def _task_gap() -> str:
+    """Right after $5 (its position, and the next sibling's); right before $6; or at the
+    end. Siblings: same owner, list and parent, the moving task ($4) left out; compared as
+    ix_tasks_user_siblings indexes them (NULL as the nil UUID), so the index gives the
+    order and each bound is one index probe."""
+    group = " AND ".join(
+        [
+            "user_id = $1",
+            f"coalesce(list_id, {NIL}) = coalesce($2::uuid, {NIL})",
+            f"coalesce(parent_id, {NIL}) = coalesce($3::uuid, {NIL})",
+            "id IS DISTINCT FROM $4::uuid",
+        ]
+    )
+    return f"""
+WITH after_task AS (SELECT position FROM tasks WHERE id = $5 AND {group}),
+     before_task AS (SELECT position FROM tasks WHERE id = $6 AND {group})
 SELECT
     CASE WHEN $5::uuid IS NOT NULL THEN (SELECT position FROM after_task)
-         WHEN $6::uuid IS NOT NULL THEN (SELECT max(position) FROM tasks
-              WHERE {_SIBLINGS} AND position < (SELECT position FROM before_task))
-         ELSE (SELECT max(position) FROM tasks WHERE {_SIBLINGS}) END AS low,
-    CASE WHEN $5::uuid IS NOT NULL THEN (SELECT min(position) FROM tasks
-              WHERE {_SIBLINGS} AND position > (SELECT position FROM after_task)
-              AND ($6::uuid IS NULL OR position <= (SELECT position FROM before_task)))
+         WHEN $6::uuid IS NOT NULL THEN (SELECT position FROM tasks
+              WHERE {group} AND position < (SELECT position FROM before_task)
+              ORDER BY position DESC LIMIT 1)
+         ELSE (SELECT position FROM tasks WHERE {group} ORDER BY position DESC LIMIT 1)
+         END AS low,
+    CASE WHEN $5::uuid IS NOT NULL THEN (SELECT position FROM tasks
+              WHERE {group} AND position > (SELECT position FROM after_task)
+              ORDER BY position LIMIT 1)
          WHEN $6::uuid IS NOT NULL THEN (SELECT position FROM before_task)
          ELSE NULL END AS high,
     ($5::uuid IS NULL OR EXISTS (SELECT FROM after_task))
-        AND ($6::uuid IS NULL OR EXISTS (SELECT FROM before_task))
-        AND ($5::uuid IS NULL OR $6::uuid IS NULL
-             OR (SELECT position FROM after_task) < (SELECT position FROM before_task))
-        AS found
+        AND ($6::uuid IS NULL OR EXISTS (SELECT FROM before_task)) AS found
 """
+
+
+_TASK_GAP = _task_gap()
 _LIST_SIBLINGS = "user_id = $1 AND id IS DISTINCT FROM $2::uuid"
 _LIST_GAP = f"""
 WITH after_list AS (SELECT position FROM lists WHERE id = $3 AND {_LIST_SIBLINGS}),

@@ -46,6 +46,9 @@ NAMING_CONVENTION = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
+# How a NULL list or parent (the Inbox, the top level) is indexed and compared.
+NIL = "'00000000-0000-0000-0000-000000000000'::uuid"
+
 
 def _timestamp(name: str, *, nullable: bool = False) -> sa.Column[object]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
@@ -190,8 +193,16 @@ tasks = sa.Table(
         "completed_at",
         postgresql_where=sa.text("completed_at IS NOT NULL"),
     ),
-    # Manual order among siblings, and the neighbours of a move.
-    sa.Index("ix_tasks_user_siblings", "user_id", "list_id", "parent_id", "position", "id"),
+    # Manual order among siblings, and the neighbours of a move: NULL (the Inbox, top level)
+    # as the nil UUID, so equality covers it and the index gives the order.
+    sa.Index(
+        "ix_tasks_user_siblings",
+        "user_id",
+        sa.text(f"coalesce(list_id, {NIL})"),
+        sa.text(f"coalesce(parent_id, {NIL})"),
+        "position",
+        "id",
+    ),
     sa.Index("ix_tasks_parent", "parent_id", postgresql_where=sa.text("parent_id IS NOT NULL")),
     sa.Index("ix_tasks_label_keys", "label_keys", postgresql_using="gin"),
     sa.Index(
