@@ -7,6 +7,7 @@ from uuid import UUID
 
 from taskapp.domain.errors import Contended, LabelNotFound, StaleWrite
 from taskapp.domain.model import (
+    LABEL_MAX_LENGTH,
     ActionType,
     HistoryEntry,
     LabelUsage,
@@ -15,6 +16,7 @@ from taskapp.domain.model import (
     label_key,
     normalize_labels,
 )
+from taskapp.domain.model.text import required_text
 from taskapp.domain.ports import Clock, LabelReads, TasksUnitOfWorkFactory
 from taskapp.domain.services.tasks import MAX_ATTEMPTS, back_off
 
@@ -31,7 +33,7 @@ class LabelService:
     async def rename(self, user_id: UUID, name: str, new_name: str) -> int:
         """Rename the label on every task carrying it (merging into an existing label of
         the new name); the number of tasks changed."""
-        (replacement,) = normalize_labels([new_name])
+        replacement = required_text(new_name, "name", LABEL_MAX_LENGTH)
         key = label_key(name)
 
         def relabel(labels: tuple[str, ...]) -> tuple[str, ...]:
