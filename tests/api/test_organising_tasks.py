@@ -3,6 +3,7 @@ subtasks, deletes with subtasks, MOVED / UPDATED history with changes, If-Match.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -636,3 +637,83 @@ async def test_a_v1_0_client_keeps_working(client: Client, me: Headers) -> None:
     entry = (await history_of(client, me, task["id"]))[0]
     assert entry["action_type"] == "UPDATED"
     assert entry["changes"] == {"description": {"from": "d", "to": None}}
+
+
+# --- concurrency ------------------------------------------------------------------------
+
+
+async def test_parallel_moves_into_one_gap(client: Client, me: Headers) -> None:
+    low = await create_task(client, me, title="low")
+    high = await create_task(client, me, title="high")
+    movers = [await create_task(client, me, title=f"mover {i}") for i in range(8)]
+    bystanders = [await create_task(client, me, title=f"bystander {i}") for i in range(3)]
+    responses = await asyncio.gather(
+        *(
+            client.post(
+                f"{TASKS}/{task['id']}/move",
+                json={"after_id": low["id"], "before_id": high["id"]},
+                headers=me,
+            )
+            for task in movers
+        )
+    )
+    assert [r.status_code for r in responses] == [200] * len(movers), [r.text for r in responses]
+    order = await manual(client, me)
+    assert order[0] == "low"
+    assert set(order[1 : 1 + len(movers)]) == {t["title"] for t in movers}
+    assert order[1 + len(movers)] == "high"
+    assert order[2 + len(movers) :] == [t["title"] for t in bystanders]
+    # A consistent total order: the same on every read and across pages.
+    assert await manual(client, me) == order
+    paged: list[str] = []
+    for page in range(1, 8):
+        paged += await titles(client, me, sort="manual", limit=2, page=page)
+    assert paged == order
+    for task in (low, high, *bystanders):
+        assert (await get_task(client, me, task["id"]))["version"] == 1
+    for task in movers:
+        now = await get_task(client, me, task["id"])
+        assert now["version"] == 2
+        assert low["position"] < now["position"] < high["position"]
+        entries = await history_of(client, me, task["id"])
+        assert [e["action_type"] for e in entries] == ["MOVED", "CREATED"]
+
+
+async def test_parallel_moves_right_after_one_task(client: Client, me: Headers) -> None:
+    anchor = await create_task(client, me, title="anchor")
+    tail = await create_task(client, me, title="tail")
+    movers = [await create_task(client, me, title=f"mover {i}") for i in range(6)]
+    responses = await asyncio.gather(
+        *(
+            client.post(f"{TASKS}/{t['id']}/move", json={"after_id": anchor["id"]}, headers=me)
+            for t in movers
+        )
+    )
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    order = await manual(client, me)
+    assert order[0] == "anchor"
+    assert order[-1] == "tail"
+    assert (await get_task(client, me, tail["id"]))["version"] == 1
+
+
+async def test_parallel_moves_of_one_task_each_write_one_entry(client: Client, me: Headers) -> None:
+    lists = [await create_list(client, me, name=f"L{i}") for i in range(5)]
+    task = await create_task(client, me, title="t")
+    await create_task(client, me, title="kid", parent_id=task["id"])
+    responses = await asyncio.gather(
+        *(
+            client.post(f"{TASKS}/{task['id']}/move", json={"list_id": x["id"]}, headers=me)
+            for x in lists
+        )
+    )
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    final = await get_task(client, me, task["id"])
+    entries = await history_of(client, me, task["id"])
+    moves = [e for e in entries if e["action_type"] == "MOVED"]
+    assert final["version"] == 1 + len(moves)
+    assert moves[0]["changes"]["list_id"]["to"] == final["list_id"]
+    kid = (await list_tasks(client, me, parent_id=task["id"]))["items"][0]
+    assert kid["list_id"] == final["list_id"]
+    counts = [await get_list(client, me, x["id"]) for x in lists]
+    assert sum(c["open_count"] for c in counts) == 2
+    assert {c["id"] for c in counts if c["open_count"]} == {final["list_id"]}
