@@ -338,3 +338,29 @@ api_tokens = sa.Table(
     ),
     sa.Index("ix_api_tokens_user_created", "user_id", "created_at"),
 )
+
+# Sync (migration 0011): a trigger on `lists` logs each change of a list here, numbered from
+# the history's sequence under the same per-user lock, so tasks and lists share one `seq`
+# order per user, in commit order. Each history entry and list change NOTIFYs
+# `taskapp_changes` with the user's id.
+list_changes = sa.Table(
+    "list_changes",
+    metadata,
+    _owner(primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("list_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.CheckConstraint(
+        _one_of("action", ["CREATED", "UPDATED", "MOVED", "DELETED"]), name="action_known"
+    ),
+)
+
+# Single-use tickets for browsers' EventSource (which cannot send headers): kept as hashes.
+event_tickets = sa.Table(
+    "event_tickets",
+    metadata,
+    sa.Column("ticket_hash", sa.Text, primary_key=True),
+    _owner(),
+    _timestamp("expires_at"),
+    sa.Index("ix_event_tickets_expires_at", "expires_at"),
+)
