@@ -35,8 +35,8 @@ _IN_LIST = (
 
 
 def _task_gap() -> str:
-    """Right after $5 (its position, and the next sibling's); right before $6; or at the
-    end. Siblings: same owner, list and parent, the moving task ($4) left out; compared as
+    """Right after $5 (its position, and the next sibling's, or $6's when it comes first);
+    right before $6; or at the end; with both, $5 must come before $6. Siblings: same owner, list and parent, the moving task ($4) left out; compared as
     ix_tasks_user_siblings indexes them (NULL as the nil UUID), so the index gives the
     order and each bound is one index probe."""
     group = " AND ".join(
@@ -57,13 +57,16 @@ SELECT
               ORDER BY position DESC LIMIT 1)
          ELSE (SELECT position FROM tasks WHERE {group} ORDER BY position DESC LIMIT 1)
          END AS low,
-    CASE WHEN $5::uuid IS NOT NULL THEN (SELECT position FROM tasks
+    CASE WHEN $5::uuid IS NOT NULL THEN LEAST((SELECT position FROM tasks
               WHERE {group} AND position > (SELECT position FROM after_task)
-              ORDER BY position LIMIT 1)
+              ORDER BY position LIMIT 1), (SELECT position FROM before_task))
          WHEN $6::uuid IS NOT NULL THEN (SELECT position FROM before_task)
          ELSE NULL END AS high,
     ($5::uuid IS NULL OR EXISTS (SELECT FROM after_task))
-        AND ($6::uuid IS NULL OR EXISTS (SELECT FROM before_task)) AS found
+        AND ($6::uuid IS NULL OR EXISTS (SELECT FROM before_task))
+        AND ($5::uuid IS NULL OR $6::uuid IS NULL
+             OR (SELECT position FROM after_task) < (SELECT position FROM before_task))
+        AS found
 """
 
 
