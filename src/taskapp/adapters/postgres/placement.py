@@ -36,7 +36,8 @@ _IN_LIST = (
 
 def _task_gap() -> str:
     """Right after $5 (its position, and the next sibling's, or $6's when it comes first);
-    right before $6; or at the end; with both, $5 must come before $6. Siblings: same owner, list and parent, the moving task ($4) left out; compared as
+    right before $6; or at the end; with both, $5 must come before $6. Siblings: same
+    owner, list and parent, the moving task ($4) left out; compared as
     ix_tasks_user_siblings indexes them (NULL as the nil UUID), so the index gives the
     order and each bound is one index probe."""
     group = " AND ".join(
