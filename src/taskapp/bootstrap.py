@@ -26,6 +26,7 @@ from taskapp.domain.services.labels import LabelService
 from taskapp.domain.services.lists import ListService
 from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
+from taskapp.domain.services.sync import SyncService
 from taskapp.domain.services.tasks import TaskService
 
 Closer = Callable[[], Awaitable[None]]
@@ -48,6 +49,7 @@ class Container:
     reviews: ReviewService
     api_tokens: ApiTokenService
     expected_revision: str | None
+    sync: SyncService | None = None
     closers: list[Closer] = field(default_factory=list)
 
     async def readiness_problem(self) -> str | None:
@@ -156,5 +158,6 @@ def build_container(
             adapters.api_tokens, adapters.api_tokens, clock, api_token_hash_key(settings.jwt_secret)
         ),
         expected_revision=head_revision(),
+        sync=SyncService(adapters.sync_reads, adapters.event_tickets, adapters.change_feed, clock),
         closers=closers,
     )

@@ -18,6 +18,7 @@ from taskapp.adapters.memory.reads import (
     MemoryTaskReads,
 )
 from taskapp.adapters.memory.store import MemoryStore
+from taskapp.adapters.memory.sync import MemoryChangeFeed, MemoryEventTickets, MemorySyncReads
 from taskapp.adapters.memory.unit_of_work import MemoryAccountsUnitOfWork, MemoryTasksUnitOfWork
 from taskapp.adapters.positions import FractionalPositions
 
@@ -36,6 +37,9 @@ class MemoryAdapters:
         self.list_reads = MemoryListReads(self.store)
         self.label_reads = MemoryLabelReads(self.store)
         self.positions = FractionalPositions()
+        self.sync_reads = MemorySyncReads(self.store)
+        self.event_tickets = MemoryEventTickets()
+        self.change_feed = MemoryChangeFeed(self.store)
 
     def tasks_unit(self) -> MemoryTasksUnitOfWork:
         return MemoryTasksUnitOfWork(self.store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -40,6 +41,10 @@ class MemoryStore:
     downloads: list[DownloadEvent] = field(default_factory=list)
     reviews: dict[UUID, Review] = field(default_factory=dict)
     lists: dict[UUID, TaskList] = field(default_factory=dict)
+    # The change log sync reads, `seq` = position + 1: (kind, user, object, action).
+    changes: list[tuple[str, UUID, UUID, str]] = field(default_factory=list)
+    # Told of each user whose log grew, after the commit (the live events' feed).
+    on_change: list[Callable[[UUID], None]] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def copy(self) -> MemoryStore:
@@ -52,6 +57,8 @@ class MemoryStore:
             downloads=list(self.downloads),
             reviews=dict(self.reviews),
             lists=dict(self.lists),
+            changes=list(self.changes),
+            on_change=self.on_change,
             lock=self.lock,
         )
 
@@ -65,6 +72,11 @@ class MemoryStore:
         _refill(self.reviews, copied.reviews)
         _refill(self.lists, copied.lists)
         self.history[:] = copied.history
+        grown = {user for _, user, _, _ in copied.changes[len(self.changes) :]}
+        self.changes[:] = copied.changes
+        for user in grown:
+            for tell in self.on_change:
+                tell(user)
         self.downloads[:] = copied.downloads
 
 

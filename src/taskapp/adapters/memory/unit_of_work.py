@@ -106,6 +106,9 @@ class _HistoryWrites:
     async def append(self, entry: HistoryEntry) -> None:
         if not self._unit._stale:
             self._unit._working.history.append(entry)
+            self._unit._working.changes.append(
+                ("task", entry.user_id, entry.task_id, entry.action_type.value)
+            )
 
     async def append_many(self, entries: Sequence[HistoryEntry]) -> None:
         for entry in entries:
@@ -135,6 +138,10 @@ class _ListWrites:
         if any(list_name_key(x.name) == list_name_key(task_list.name) for x in mine):
             raise ListNameTaken
         lists[task_list.id] = task_list
+        self._log(task_list, "CREATED")
+
+    def _log(self, task_list: TaskList, action: str) -> None:
+        self._unit._working.changes.append(("list", task_list.user_id, task_list.id, action))
 
     async def update(self, task_list: TaskList, *, expected_version: int) -> None:
         lists = self._unit._working.lists
@@ -152,6 +159,7 @@ class _ListWrites:
         ):
             raise ListNameTaken
         lists[task_list.id] = task_list
+        self._log(task_list, "MOVED" if stored.position != task_list.position else "UPDATED")
 
     async def delete(
         self, task_list: TaskList, *, expected_version: int, holding: Sequence[UUID] = ()
@@ -168,6 +176,7 @@ class _ListWrites:
             self._unit._guard(False)
         else:
             del lists[task_list.id]
+            self._log(task_list, "DELETED")
 
 
 class MemoryTasksUnitOfWork(MemoryUnitOfWork):

@@ -13,6 +13,11 @@ from taskapp.adapters.postgres.labels import PostgresLabelReads
 from taskapp.adapters.postgres.lists import PostgresListReads
 from taskapp.adapters.postgres.placement import PostgresPlacementReads
 from taskapp.adapters.postgres.reviews import PostgresReviewStore
+from taskapp.adapters.postgres.sync import (
+    PostgresChangeFeed,
+    PostgresEventTickets,
+    PostgresSyncReads,
+)
 from taskapp.adapters.postgres.tasks import (
     PostgresStatsReads,
     PostgresTaskReads,
@@ -36,6 +41,9 @@ class PostgresAdapters:
         self.label_reads = PostgresLabelReads(database)
         self.positions = FractionalPositions()
         self.api_tokens = PostgresApiTokens(database)
+        self.sync_reads = PostgresSyncReads(database)
+        self.event_tickets = PostgresEventTickets(database)
+        self.change_feed = PostgresChangeFeed(self.api_tokens.listener)
 
     def tasks_unit(self) -> PostgresTasksUnitOfWork:
         return PostgresTasksUnitOfWork(self.database)

@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -72,7 +73,10 @@ def _token(row: Any) -> ApiToken:
 
 
 class RevocationListener:
-    """One LISTEN connection per process, kept alive and proven by pinging itself."""
+    """One LISTEN connection per process, kept alive and proven by pinging itself.
+
+    Other channels ride on the same connection (`also_listen`: the live events' change
+    notices), told when it comes up (notices may have been lost before) and goes down."""
 
     def __init__(
         self,
@@ -91,6 +95,23 @@ class RevocationListener:
         self._task: asyncio.Task[None] | None = None
         self._echoes: dict[str, asyncio.Future[None]] = {}
         self._connected = False
+        self._channels: dict[str, Callable[[str], None]] = {}
+        self._watchers: list[Callable[[bool], None]] = []
+
+    def also_listen(
+        self, channel: str, on_notice: Callable[[str], None], on_state: Callable[[bool], None]
+    ) -> None:
+        """Hear `channel` too (from the next connection on); `on_state(True)` once each
+        connection is proven, `on_state(False)` whenever one is lost or cannot be made."""
+        self._channels[channel] = on_notice
+        self._watchers.append(on_state)
+
+    def _tell(self, up: bool) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(up)
+            except Exception:
+                logger.exception("a listener watcher failed")
 
     @property
     def connected(self) -> bool:
@@ -135,9 +156,14 @@ class RevocationListener:
                 connection = await self._db.dedicated_connection(self._ping_timeout)
                 connection.add_termination_listener(lambda _, lost=lost: lost.set())
                 await connection.add_listener(CHANNEL, self._notified)
+                for channel, on_notice in self._channels.items():
+                    await connection.add_listener(
+                        channel, lambda _c, _p, _ch, payload, call=on_notice: call(payload)
+                    )
                 await self._ping(connection)
                 self._cache.trust()
                 self._connected = True
+                self._tell(True)
                 delay = 0.2
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
@@ -151,6 +177,7 @@ class RevocationListener:
             finally:
                 self._connected = False
                 self._cache.distrust()
+                self._tell(False)
                 if connection is not None:
                     connection.terminate()
             await asyncio.sleep(delay)

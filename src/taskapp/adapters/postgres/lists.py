@@ -10,6 +10,7 @@ from uuid import UUID
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.placement import tasks_in_list
 from taskapp.adapters.postgres.statements import column_list, insert_select
+from taskapp.adapters.postgres.sync import lock_change_log
 from taskapp.adapters.postgres.tables import lists
 from taskapp.adapters.postgres.unit_of_work import Session, Write
 from taskapp.domain.model import (
@@ -78,12 +79,14 @@ class PostgresListRepository:
             task_list.updated_at,
             task_list.version,
         )
+        self._session.defer(lock_change_log(task_list.user_id))  # sync.py: lock order
         self._session.defer(Write(_UPDATE, args, guarded=True))
 
     async def delete(
         self, task_list: TaskList, *, expected_version: int, holding: Sequence[UUID] = ()
     ) -> None:
         args = (task_list.id, task_list.user_id, expected_version, list(holding))
+        self._session.defer(lock_change_log(task_list.user_id))  # sync.py: lock order
         self._session.defer(Write(_DELETE, args, guarded=True))
 
 

@@ -1,0 +1,201 @@
+"""Sync and live events in PostgreSQL: the change log's reads, tickets, and change notices.
+
+The log is `task_history` (tasks) and `list_changes` (lists, written by a trigger), both
+numbered from one sequence under the user's `history_counts` row lock, so within one user
+`seq` order is commit order and a reader's snapshot always holds a prefix of the log.
+
+- `changes` groups the log after the cursor by object, orders objects by their latest
+  change, and joins each to its current row: one statement, one snapshot.
+- `events` reads the log after a position in order, with each object's current row.
+- The change notices (`NOTIFY taskapp_changes, '<user id>'`, sent by triggers on commit)
+  ride on the process's one LISTEN connection (api_tokens.RevocationListener) and are
+  fanned out in memory by a `ChangeHub`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import fields
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from taskapp.adapters.change_feed import ChangeHub, HubSubscription
+from taskapp.adapters.postgres.api_tokens import RevocationListener
+from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.statements import column_list
+from taskapp.adapters.postgres.tasks_shape import TASK_COLUMNS, to_task
+from taskapp.adapters.postgres.unit_of_work import Write
+from taskapp.domain.model import TaskList
+from taskapp.domain.model.sync import (
+    TICKET_TTL_SECONDS,
+    ChangeEvent,
+    EventType,
+    SyncCursor,
+    SyncPage,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "taskapp_changes"
+LIST_COLUMNS = tuple(field.name for field in fields(TaskList))
+
+_TASK = column_list(TASK_COLUMNS, "t.")
+_LIST = column_list(LIST_COLUMNS, "l.")
+_OBJECTS = (
+    f"SELECT page.kind, page.id, page.seq, page.action, {_TASK}, {_LIST} FROM page "
+    "LEFT JOIN tasks t ON page.kind = 'task' AND t.id = page.id AND t.user_id = $1 "
+    "LEFT JOIN lists l ON page.kind = 'list' AND l.id = page.id AND l.user_id = $1 "
+    "ORDER BY page.seq"
+)
+# $1 user, $2 after, $3 limit + 1
+_CHANGES = (
+    "WITH changed AS ("
+    "SELECT 'task' AS kind, task_id AS id, max(seq) AS seq, '' AS action FROM task_history "
+    "WHERE user_id = $1 AND seq > $2 GROUP BY task_id "
+    "UNION ALL "
+    "SELECT 'list', list_id, max(seq), '' FROM list_changes "
+    "WHERE user_id = $1 AND seq > $2 GROUP BY list_id), "
+    "page AS (SELECT * FROM changed ORDER BY seq LIMIT $3) " + _OBJECTS
+)
+_EVENTS = (
+    "WITH page AS (SELECT * FROM ("
+    "(SELECT 'task' AS kind, task_id AS id, seq, action_type AS action FROM task_history "
+    "WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3) "
+    "UNION ALL "
+    "(SELECT 'list', list_id, seq, action FROM list_changes "
+    "WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3)) AS both_logs "
+    "ORDER BY seq LIMIT $3) " + _OBJECTS
+)
+_HEAD = (
+    "SELECT greatest("
+    "(SELECT max(seq) FROM task_history WHERE user_id = $1), "
+    "(SELECT max(seq) FROM list_changes WHERE user_id = $1), 0)"
+)
+# Taken before a list's own row by every list change (the trigger takes it again): the
+# same order as a task write (task, then this row, then its list's counts), so a list
+# rename and a task write in that list cannot deadlock.
+LOCK_CHANGE_LOG = Write(
+    "INSERT INTO history_counts AS c (user_id) SELECT $1::uuid WHERE {go} "
+    "ON CONFLICT (user_id) DO UPDATE SET total = c.total RETURNING 1",
+    (),
+    guarded=True,
+)
+_ISSUE = "INSERT INTO event_tickets (ticket_hash, user_id, expires_at) VALUES ($1, $2, $3)"
+_SWEEP = "DELETE FROM event_tickets WHERE expires_at <= $1"
+_REDEEM = "DELETE FROM event_tickets WHERE ticket_hash = $1 AND expires_at > $2 RETURNING user_id"
+
+_TASK_START = 4
+_LIST_START = _TASK_START + len(TASK_COLUMNS)
+
+
+def lock_change_log(user_id: UUID) -> Write:
+    return Write(LOCK_CHANGE_LOG.sql, (user_id,), guarded=True)
+
+
+def _task(row: Any) -> Any:
+    return None if row[_TASK_START] is None else to_task(row[_TASK_START:_LIST_START])
+
+
+def _list(row: Any) -> TaskList | None:
+    if row[_LIST_START] is None:
+        return None
+    return TaskList(*row[_LIST_START : _LIST_START + len(LIST_COLUMNS)])
+
+
+class PostgresSyncReads:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def changes(self, user_id: UUID, after: int, limit: int) -> SyncPage:
+        rows = await self._db.fetch(_CHANGES, user_id, after, limit + 1)
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        page = SyncPage([], [], [], [], SyncCursor(user_id, after), has_more)
+        for row in rows:
+            kind, object_id = row[0], row[1]
+            if kind == "task":
+                task = _task(row)
+                (page.tasks.append(task) if task else page.deleted_task_ids.append(object_id))
+            else:
+                found = _list(row)
+                (page.lists.append(found) if found else page.deleted_list_ids.append(object_id))
+        if rows:
+            page = SyncPage(
+                page.tasks,
+                page.lists,
+                page.deleted_task_ids,
+                page.deleted_list_ids,
+                SyncCursor(user_id, rows[-1][2]),
+                has_more,
+            )
+        return page
+
+    async def events(self, user_id: UUID, after: int, limit: int) -> list[ChangeEvent]:
+        rows = await self._db.fetch(_EVENTS, user_id, after, limit)
+        events = []
+        for row in rows:
+            kind = row[0]
+            events.append(
+                ChangeEvent(
+                    seq=row[2],
+                    type=EventType.of(kind, row[3]),
+                    object_id=row[1],
+                    task=_task(row) if kind == "task" else None,
+                    task_list=_list(row) if kind == "list" else None,
+                )
+            )
+        return events
+
+    async def head(self, user_id: UUID) -> int:
+        row = await self._db.fetchrow(_HEAD, user_id)
+        return 0 if row is None else int(row[0])
+
+
+class PostgresEventTickets:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def issue(self, user_id: UUID, ticket_hash: str, expires_at: datetime) -> None:
+        # Expired tickets go as new ones come: the table stays as small as its use.
+        await self._db.execute(_SWEEP, expires_at - timedelta(seconds=TICKET_TTL_SECONDS))
+        await self._db.execute(_ISSUE, ticket_hash, user_id, expires_at)
+
+    async def redeem(self, ticket_hash: str, now: datetime) -> UUID | None:
+        row = await self._db.fetchrow(_REDEEM, ticket_hash, now)
+        return None if row is None else row[0]
+
+
+class PostgresChangeFeed:
+    """The `ChangeFeed` port: notices from the process's one LISTEN connection, fanned out
+    to this process's streams. While that connection is down, streams are ended (clients
+    resume); once it is back, every stream re-reads the log (notices may have been lost)."""
+
+    def __init__(self, listener: RevocationListener, hub: ChangeHub | None = None) -> None:
+        self.hub = hub or ChangeHub()
+        self._listener = listener
+        listener.also_listen(CHANNEL, self._notice, self._state)
+
+    def subscribe(self, user_id: UUID) -> HubSubscription:
+        self._listener.ensure_started()
+        return self.hub.subscribe(user_id)
+
+    @property
+    def connected(self) -> bool:
+        return self._listener.connected
+
+    def _notice(self, payload: str) -> None:
+        try:
+            self.hub.notify(UUID(payload))
+        except ValueError:
+            logger.warning("ignored a malformed notice on %s", CHANNEL)
+
+    def _state(self, up: bool) -> None:
+        if up:
+            self.hub.wake_all()
+        else:
+            self.hub.close_all()
+
+    def close(self) -> None:
+        self.hub.accepting = False
+        self.hub.close_all()

@@ -1,0 +1,60 @@
+"""Ports of sync and live events: the change log's reads, browser tickets, change notices."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from taskapp.domain.model.sync import ChangeEvent, SyncPage
+
+
+class SyncReads(Protocol):
+    """One statement each, outside any transaction (one snapshot)."""
+
+    async def changes(self, user_id: UUID, after: int, limit: int) -> SyncPage:
+        """The tasks and lists whose latest change is after `after`, oldest such change
+        first, at most `limit` of them (objects and deleted ids together), each as it is
+        now; the page's cursor is the latest change of the last object on it (or `after`
+        when there is none), and `has_more` says whether more changed objects follow."""
+        ...
+
+    async def events(self, user_id: UUID, after: int, limit: int) -> list[ChangeEvent]:
+        """The logged changes after `after` in `seq` order, at most `limit`, each with its
+        object as it is now (None when it is gone)."""
+        ...
+
+    async def head(self, user_id: UUID) -> int:
+        """The user's latest `seq` (0 when nothing was ever logged)."""
+        ...
+
+
+class EventTickets(Protocol):
+    async def issue(self, user_id: UUID, ticket_hash: str, expires_at: datetime) -> None: ...
+
+    async def redeem(self, ticket_hash: str, now: datetime) -> UUID | None:
+        """The ticket's user, once: a second redemption, or one after expiry, is None."""
+        ...
+
+
+class Subscription(Protocol):
+    """Wake-ups for one stream: set when the user's log may have grown."""
+
+    @property
+    def closed(self) -> bool:
+        """True once the feed ends this stream (shutdown, or notices lost)."""
+        ...
+
+    async def wait(self, timeout_seconds: float) -> bool:
+        """Until woken (True), closed, or the timeout (False). Clears the wake-up."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ChangeFeed(Protocol):
+    """Notices of committed changes, fanned out in memory to this process's streams."""
+
+    def subscribe(self, user_id: UUID) -> Subscription:
+        """A new stream's wake-ups; raises RateLimited when the user has too many open."""
+        ...
