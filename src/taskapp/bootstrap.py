@@ -22,6 +22,7 @@ from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
 from taskapp.domain.services.api_tokens import ApiTokenService
 from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.imports import ImportService
 from taskapp.domain.services.labels import LabelService
 from taskapp.domain.services.lists import ListService
 from taskapp.domain.services.reviews import ReviewService
@@ -46,6 +47,7 @@ class Container:
     history: HistoryService
     stats: StatsService
     exports: ExportService
+    imports: ImportService
     reviews: ReviewService
     api_tokens: ApiTokenService
     expected_revision: str | None
@@ -152,7 +154,8 @@ def build_container(
         labels=LabelService(adapters.tasks_unit, adapters.label_reads, clock),
         history=HistoryService(adapters.history_reads),
         stats=StatsService(adapters.stats_reads, clock),
-        exports=ExportService(adapters.task_reads, adapters.downloads, clock),
+        exports=ExportService(adapters.task_reads, adapters.downloads, clock, adapters.list_reads),
+        imports=ImportService(adapters.tasks_unit, adapters.list_reads, adapters.positions, clock),
         reviews=ReviewService(adapters.reviews, clock),
         api_tokens=ApiTokenService(
             adapters.api_tokens, adapters.api_tokens, clock, api_token_hash_key(settings.jwt_secret)

@@ -62,6 +62,14 @@ async def test_csv_export_is_a_safe_rfc4180_attachment(client: Client, me: dict[
         "created_at",
         "updated_at",
         "version",
+        "list_id",
+        "list_name",
+        "parent_id",
+        "position",
+        "due_date",
+        "due_at",
+        "priority",
+        "labels",
     ]
     titles = {row[1] for row in rows[1:]}
     assert len(rows) == 1 + len(HOSTILE)
@@ -95,14 +103,15 @@ async def test_json_export_has_the_api_fields(client: Client, me: dict[str, str]
     exported = json.loads(response.content)
     assert sorted(t["id"] for t in exported) == sorted(t["id"] for t in made)
     assert {t["title"] for t in exported} == set(HOSTILE[:3])
-    assert set(exported[0]) == set(made[0])
+    assert set(exported[0]) == {*made[0], "list_name"}
 
 
 async def test_empty_exports(client: Client, me: dict[str, str]) -> None:
     csv_response = await client.get(EXPORT, params={"format": "csv"}, headers=me)
     assert (
         csv_response.content.decode().strip()
-        == "id,title,description,is_completed,completed_at,created_at,updated_at,version"
+        == "id,title,description,is_completed,completed_at,created_at,updated_at,version,"
+        "list_id,list_name,parent_id,position,due_date,due_at,priority,labels"
     )
     json_response = await client.get(EXPORT, params={"format": "json"}, headers=me)
     assert json.loads(json_response.content) == []

@@ -70,6 +70,8 @@ async def test_empty_account(client: httpx.AsyncClient, clock: FixedClock) -> No
         "tasks_completed_this_week": 0,
         "total_completed": 0,
         "total_incomplete": 0,
+        "overdue": 0,
+        "due_this_week": 0,
     }
 
 
@@ -209,3 +211,41 @@ async def test_bad_parameters_are_422(
 ) -> None:
     me = await sign_in(client, clock)
     assert_error(await client.get(STATS, params=params, headers=me), 422, "VALIDATION_ERROR")
+
+
+async def test_overdue_and_due_this_week_in_the_callers_zone(
+    client: httpx.AsyncClient, clock: FixedClock
+) -> None:
+    """Wednesday 2026-11-18 12:00 UTC is already Thursday 01:00 in Auckland (UTC+13): the
+    all-day date of the 18th is overdue there, not yet in UTC; moments are the same
+    everywhere. Completed tasks never count; the statistics stay one round trip."""
+    me = await sign_in(client, clock)
+    now = clock.current
+    due = [
+        {"due_date": "2026-11-18"},
+        {"due_at": "2026-11-18T11:00:00Z"},
+        {"due_at": "2026-11-18T13:00:00Z"},
+        {"due_date": "2026-11-22"},
+        {"due_date": "2026-11-23"},
+        {"due_date": "2026-11-16"},
+        {"due_at": "2026-11-22T11:30:00Z"},  # Monday 00:30 in Auckland: next week there
+        {},
+    ]
+    for fields in due:
+        response = await client.post("/api/v1/tasks", json={"title": "t", **fields}, headers=me)
+        assert response.status_code == 201, response.text
+    done = await client.post(
+        "/api/v1/tasks", json={"title": "done", "due_date": "2026-11-01"}, headers=me
+    )
+    completed = await client.patch(
+        f"/api/v1/tasks/{done.json()['data']['id']}/complete", headers=me
+    )
+    assert completed.status_code == 200
+    clock.current = now
+    utc = await stats(client, me)
+    assert (utc["overdue"], utc["due_this_week"]) == (2, 6)
+    auckland = await stats(client, me, tz="Pacific/Auckland")
+    assert (auckland["overdue"], auckland["due_this_week"]) == (3, 5)
+    # Another week: "due this week" is that week's; "overdue" is always as of now.
+    next_week = await stats(client, me, date="2026-11-25")
+    assert (next_week["overdue"], next_week["due_this_week"]) == (2, 1)

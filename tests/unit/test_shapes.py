@@ -21,8 +21,8 @@ def test_the_response_struct_has_the_entitys_public_fields_in_order() -> None:
 
 
 def test_csv_columns_are_public_fields() -> None:
-    """The v1.1 fields join the CSV export with issue 16; what is there must be public."""
-    assert set(CSV_COLUMNS) <= set(PUBLIC)
+    """Every public field (issue 16), and the list's name, which an import matches."""
+    assert set(CSV_COLUMNS) == {*PUBLIC, "list_name"}
 
 
 def test_statements_use_the_entitys_fields() -> None:

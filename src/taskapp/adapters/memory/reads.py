@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 
 from taskapp.adapters.memory.listing import matches, sorted_tasks
@@ -13,6 +13,7 @@ from taskapp.domain.model import (
     RATING_MIN,
     ClaimStatus,
     DownloadEvent,
+    DueMarks,
     DueWindow,
     HistoryEntry,
     HistoryQuery,
@@ -67,8 +68,11 @@ class MemoryStatsReads:
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
 
-    async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
+    async def count_week(
+        self, user_id: UUID, start: datetime, end: datetime, due: DueMarks | None = None
+    ) -> WeekCounts:
         mine = [t for t in self._store.tasks.values() if t.user_id == user_id]
+        dated = [] if due is None else [t for t in mine if not t.is_completed]
         return WeekCounts(
             created=sum(start <= t.created_at < end for t in mine),
             completed=sum(
@@ -76,7 +80,22 @@ class MemoryStatsReads:
             ),
             total_completed=sum(t.is_completed for t in mine),
             total_incomplete=sum(not t.is_completed for t in mine),
+            overdue=sum(due is not None and _overdue(t, due.today, due.now) for t in dated),
+            due_this_week=sum(
+                due is not None
+                and (
+                    (t.due_date is not None and due.first_day <= t.due_date < due.end_day)
+                    or (t.due_at is not None and start <= t.due_at < end)
+                )
+                for t in dated
+            ),
         )
+
+
+def _overdue(task: Task, today: date, now: datetime) -> bool:
+    return (task.due_date is not None and task.due_date < today) or (
+        task.due_at is not None and task.due_at < now
+    )
 
 
 class MemoryHistoryReads:

@@ -68,6 +68,17 @@ class _TaskWrites:
             return
         self._unit._working.tasks[task.id] = task
 
+    async def add_many(self, tasks: Sequence[Task]) -> None:
+        if not tasks:
+            return
+        user_id = tasks[0].user_id
+        mine = sum(1 for t in self._unit._working.tasks.values() if t.user_id == user_id)
+        if mine + len(tasks) > TASKS_PER_USER:
+            self._unit._guard(False)
+            return
+        for task in tasks:
+            self._unit._working.tasks[task.id] = task
+
     async def update(self, task: Task, *, expected_version: int) -> None:
         if self._current_version(task) == expected_version:
             self._unit._working.tasks[task.id] = task

@@ -27,6 +27,7 @@ from taskapp.adapters.postgres.tasks_shape import (
 from taskapp.adapters.postgres.unit_of_work import PostgresUnitOfWork, Session, Write
 from taskapp.domain.model import (
     TASKS_PER_USER,
+    DueMarks,
     DueWindow,
     Page,
     PageRequest,
@@ -79,6 +80,19 @@ _UPDATE_MANY = (
     + f") AS v(id, expected, {column_list(_CHANGEABLE)})"
     + " WHERE t.user_id = $1 AND t.id = v.id AND t.version = v.expected AND {go} RETURNING 1"
 )
+# New tasks of one user ($1), as many as $2, only if they keep the user within the limit.
+_ADD_MANY = (
+    f"INSERT INTO tasks ({column_list(STORED_COLUMNS)}) SELECT "
+    + ", ".join("$1::uuid" if name == "user_id" else _from_array(name) for name in STORED_COLUMNS)
+    + " FROM unnest("
+    + ", ".join(
+        f"${n}::{_array_type(name)}"
+        for n, name in enumerate((c for c in STORED_COLUMNS if c != "user_id"), start=3)
+    )
+    + f") AS v({column_list([c for c in STORED_COLUMNS if c != 'user_id'])})"
+    + " WHERE {go} AND (SELECT coalesce(sum(open + completed), 0) FROM task_counts"
+    + f" WHERE user_id = $1) + $2::integer <= {TASKS_PER_USER} RETURNING 1"
+)
 _DELETE_MANY = (
     "DELETE FROM tasks WHERE user_id = $1 AND (id, version) IN "
     "(SELECT * FROM unnest($2::uuid[], $3::integer[])) AND {go} RETURNING 1"
@@ -110,7 +124,18 @@ SELECT
     (SELECT count(*) FROM tasks
       WHERE user_id = $1 AND completed_at >= $2 AND completed_at < $3),
     (SELECT coalesce(sum(completed), 0)::bigint FROM task_counts WHERE user_id = $1),
-    (SELECT coalesce(sum(open), 0)::bigint FROM task_counts WHERE user_id = $1)
+    (SELECT coalesce(sum(open), 0)::bigint FROM task_counts WHERE user_id = $1),
+    d.overdue,
+    d.due_this_week
+FROM (
+    SELECT
+        count(*) FILTER (WHERE due_date < $4 OR due_at < $5) AS overdue,
+        count(*) FILTER (WHERE (due_date >= $6 AND due_date < $7)
+                            OR (due_at >= $2 AND due_at < $3)) AS due_this_week
+    FROM tasks
+    WHERE user_id = $1 AND NOT is_completed AND $8
+      AND (due_date IS NOT NULL OR due_at IS NOT NULL)
+) AS d
 """
 
 
@@ -147,6 +172,20 @@ class PostgresTaskRepository:
             *columns,
         )
         self._session.defer(Write(_UPDATE_MANY, args, guarded=True, rows=len(changes)))
+
+    async def add_many(self, new: Sequence[Task]) -> None:
+        if not new:
+            return
+        rows = [dict(zip(STORED_COLUMNS, task_row(task), strict=True)) for task in new]
+        columns = [
+            [msgspec.json.encode(row[name]).decode() for row in rows]
+            if name in _JSON_ARRAYS
+            else [row[name] for row in rows]
+            for name in STORED_COLUMNS
+            if name != "user_id"
+        ]
+        args = (new[0].user_id, len(new), *columns)
+        self._session.defer(Write(_ADD_MANY, args, guarded=True, rows=len(new)))
 
     async def delete_many(self, doomed: Sequence[Task]) -> None:
         if not doomed:
@@ -186,11 +225,29 @@ class PostgresStatsReads:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
-        row = await self._db.fetchrow(_COUNT_WEEK, user_id, start, end)
+    async def count_week(
+        self, user_id: UUID, start: datetime, end: datetime, due: DueMarks | None = None
+    ) -> WeekCounts:
+        marks = due or DueMarks(start, start.date(), start.date(), start.date())
+        row = await self._db.fetchrow(
+            _COUNT_WEEK,
+            user_id,
+            start,
+            end,
+            marks.today,
+            marks.now,
+            marks.first_day,
+            marks.end_day,
+            due is not None,
+        )
         assert row is not None
         return WeekCounts(
-            created=row[0], completed=row[1], total_completed=row[2], total_incomplete=row[3]
+            created=row[0],
+            completed=row[1],
+            total_completed=row[2],
+            total_incomplete=row[3],
+            overdue=row[4],
+            due_this_week=row[5],
         )
 
 

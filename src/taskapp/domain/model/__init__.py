@@ -29,6 +29,15 @@ from taskapp.domain.model.idempotency import (
     IdempotencyClaim,
     check_idempotency_key,
 )
+from taskapp.domain.model.imports import (
+    IMPORT_MAX_BYTES,
+    IMPORT_MAX_REPORTED,
+    IMPORT_MAX_TASKS,
+    POSITION_MAX_LENGTH,
+    ImportResult,
+    ImportRow,
+    row_field,
+)
 from taskapp.domain.model.listing import (
     INBOX,
     SEARCH_MAX_LENGTH,
@@ -58,7 +67,7 @@ from taskapp.domain.model.reviews import (
     check_rating,
     normalize_comment,
 )
-from taskapp.domain.model.stats import Week, WeekCounts, WeeklyStats
+from taskapp.domain.model.stats import DueMarks, Week, WeekCounts, WeeklyStats
 from taskapp.domain.model.tasks import (
     DESCRIPTION_MAX_LENGTH,
     LABEL_MAX_LENGTH,
@@ -95,6 +104,9 @@ __all__ = [
     "EMAIL_MIN_LENGTH",
     "IDEMPOTENCY_KEY_MAX_LENGTH",
     "IDEMPOTENCY_TTL_SECONDS",
+    "IMPORT_MAX_BYTES",
+    "IMPORT_MAX_REPORTED",
+    "IMPORT_MAX_TASKS",
     "INBOX",
     "KEEP",
     "LABELS_PER_TASK",
@@ -105,6 +117,7 @@ __all__ = [
     "PASSWORD_MAX_LENGTH",
     "PASSWORD_MIN_LENGTH",
     "PLACEMENT_FIELDS",
+    "POSITION_MAX_LENGTH",
     "RATING_MAX",
     "RATING_MIN",
     "SEARCH_MAX_LENGTH",
@@ -115,12 +128,15 @@ __all__ = [
     "ActionType",
     "ClaimStatus",
     "DownloadEvent",
+    "DueMarks",
     "DueWindow",
     "ExportFormat",
     "FieldChange",
     "HistoryEntry",
     "HistoryQuery",
     "IdempotencyClaim",
+    "ImportResult",
+    "ImportRow",
     "Keep",
     "LabelUsage",
     "ListSummary",
@@ -159,5 +175,6 @@ __all__ = [
     "normalize_labels",
     "normalize_list_name",
     "normalize_title",
+    "row_field",
     "trim",
 ]

@@ -11,6 +11,7 @@ from uuid import UUID
 class ExportFormat(StrEnum):
     CSV = "csv"
     JSON = "json"
+    ICS = "ics"
 
 
 @dataclass(frozen=True, slots=True)

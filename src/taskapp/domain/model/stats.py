@@ -36,11 +36,31 @@ class Week:
 
 
 @dataclass(frozen=True, slots=True)
+class DueMarks:
+    """ "Overdue" and "due this week" for one request, resolved in the caller's zone
+    (decision 0013): an all-day `due_date` is overdue from the start of the next day
+    (`due_date < today`), a `due_at` from that moment (`due_at < now`); it is due this week
+    when the date lies in [first_day, end_day) or the moment in [week start, week end)."""
+
+    now: datetime
+    today: date
+    first_day: date
+    end_day: date  # exclusive: the next Monday
+
+    @classmethod
+    def of(cls, start: datetime, end: datetime, now: datetime, zone: tzinfo) -> DueMarks:
+        """`start` and `end`: the week's bounds, aware datetimes in `zone`."""
+        return cls(now, now.astimezone(zone).date(), start.date(), end.date())
+
+
+@dataclass(frozen=True, slots=True)
 class WeekCounts:
     created: int
     completed: int
     total_completed: int
     total_incomplete: int
+    overdue: int = 0
+    due_this_week: int = 0
 
 
 @dataclass(frozen=True, slots=True)

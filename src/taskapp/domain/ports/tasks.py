@@ -10,6 +10,7 @@ from typing import Protocol
 from uuid import UUID
 
 from taskapp.domain.model import (
+    DueMarks,
     DueWindow,
     HistoryEntry,
     HistoryQuery,
@@ -43,6 +44,11 @@ class TaskRepository(Protocol):
 
     async def delete(self, task: Task, *, expected_version: int) -> None:
         """Like `update`: guarded by the version the decision was made on."""
+        ...
+
+    async def add_many(self, tasks: Sequence[Task]) -> None:
+        """Store new tasks of one user, all or none; when they would take the user past
+        TASKS_PER_USER, nothing is stored and the commit raises StaleWrite."""
         ...
 
     async def update_many(self, changes: Sequence[tuple[Task, int]]) -> None:
@@ -217,6 +223,9 @@ class HistoryReads(Protocol):
 
 
 class StatsReads(Protocol):
-    async def count_week(self, user_id: UUID, start: datetime, end: datetime) -> WeekCounts:
-        """Tasks created and completed in [start, end), and current totals."""
+    async def count_week(
+        self, user_id: UUID, start: datetime, end: datetime, due: DueMarks | None = None
+    ) -> WeekCounts:
+        """Tasks created and completed in [start, end), and current totals; with `due`,
+        also the open tasks overdue and due this week (else both are 0)."""
         ...

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 from taskapp.domain.model import (
+    LISTS_PER_USER,
     DownloadEvent,
     ExportFormat,
     Page,
@@ -15,16 +16,31 @@ from taskapp.domain.model import (
     TaskQuery,
     TaskStatus,
 )
-from taskapp.domain.ports import Clock, DownloadLog, TaskBatch, TaskReads
+from taskapp.domain.ports import Clock, DownloadLog, ListReads, TaskBatch, TaskReads
 
 BATCH_SIZE = 500
 
 
 class ExportService:
-    def __init__(self, reads: TaskReads, downloads: DownloadLog, clock: Clock) -> None:
+    def __init__(
+        self,
+        reads: TaskReads,
+        downloads: DownloadLog,
+        clock: Clock,
+        lists: ListReads | None = None,
+    ) -> None:
         self._reads = reads
         self._downloads = downloads
         self._clock = clock
+        self._lists = lists
+
+    async def list_names(self, user_id: UUID) -> dict[UUID, str]:
+        """The caller's list names by id (at most LISTS_PER_USER: one read), so the file can
+        name each task's list: an import matches lists by name."""
+        if self._lists is None:
+            return {}
+        page = await self._lists.list(user_id, PageRequest(0, LISTS_PER_USER))
+        return {summary.list.id: summary.list.name for summary in page.items}
 
     async def stream(
         self, user_id: UUID, fmt: ExportFormat, status: TaskStatus = TaskStatus.ALL

@@ -8,7 +8,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from taskapp.domain.errors import ValidationFailed
-from taskapp.domain.model import Week, WeeklyStats
+from taskapp.domain.model import DueMarks, Week, WeeklyStats
 from taskapp.domain.ports import Clock, StatsReads
 
 # Names the tz database ships that name no place: the host's own zone, and a placeholder.
@@ -41,7 +41,9 @@ class StatsService:
     ) -> WeeklyStats:
         """The week containing `day` (default: today in that zone)."""
         zone = parse_zone(zone_name)
-        today = self._clock.now().astimezone(zone).date()
+        now = self._clock.now()
+        today = now.astimezone(zone).date()
         week = Week.containing(day or today, zone, zone_name)
-        counts = await self._reads.count_week(user_id, week.start, week.end)
+        due = DueMarks.of(week.start, week.end, now, zone)
+        counts = await self._reads.count_week(user_id, week.start, week.end, due)
         return WeeklyStats(week, counts)

@@ -22,6 +22,7 @@ from taskapp.entrypoints.http.errors import handle_error
 from taskapp.entrypoints.http.exports import ExportController
 from taskapp.entrypoints.http.health import live, ready
 from taskapp.entrypoints.http.history import HistoryController
+from taskapp.entrypoints.http.imports import ImportController
 from taskapp.entrypoints.http.labels import LabelController
 from taskapp.entrypoints.http.lists import ListController
 from taskapp.entrypoints.http.metrics import HttpMetrics, metrics_endpoint
@@ -70,6 +71,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             ListController,
             LabelController,
             ExportController,
+            ImportController,
             HistoryController,
             StatsController,
             ReviewController,

@@ -23,6 +23,7 @@ from taskapp.domain.services.accounts import AccountService
 from taskapp.domain.services.api_tokens import ApiTokenService
 from taskapp.domain.services.exports import ExportService
 from taskapp.domain.services.history import HistoryService
+from taskapp.domain.services.imports import ImportService
 from taskapp.domain.services.labels import LabelService
 from taskapp.domain.services.lists import ListService
 from taskapp.domain.services.reviews import ReviewService
@@ -37,6 +38,7 @@ Labels: TypeAlias = NamedDependency[LabelService]
 History: TypeAlias = NamedDependency[HistoryService]
 Stats: TypeAlias = NamedDependency[StatsService]
 Exports: TypeAlias = NamedDependency[ExportService]
+Imports: TypeAlias = NamedDependency[ImportService]
 Reviews: TypeAlias = NamedDependency[ReviewService]
 ApiTokens: TypeAlias = NamedDependency[ApiTokenService]
 # The caller as the route's `scope=` declaration allows (None on public routes): for routes
@@ -93,6 +95,10 @@ def _exports(container: _Container, user_id: _SignedIn) -> ExportService:
     return container.exports
 
 
+def _imports(container: _Container, user_id: _SignedIn) -> ImportService:
+    return container.imports
+
+
 def _reviews(container: _Container, user_id: _SignedIn) -> ReviewService:
     return container.reviews
 
@@ -117,6 +123,7 @@ PROVIDERS = {
     "history": Provide(_history, sync_to_thread=False),
     "stats": Provide(_stats, sync_to_thread=False),
     "exports": Provide(_exports, sync_to_thread=False),
+    "imports": Provide(_imports, sync_to_thread=False),
     "reviews": Provide(_reviews, sync_to_thread=False),
     "clock": Provide(_clock, sync_to_thread=False),
 }

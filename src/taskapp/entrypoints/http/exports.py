@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -21,76 +19,25 @@ from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.openapi import BEARER, documents_download
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.scopes import Scope
-from taskapp.entrypoints.http.tasks import TaskOut
+from taskapp.entrypoints.http.task_files import (
+    CSV_COLUMNS,
+    ExportTaskOut,
+    csv_file,
+    ics_file,
+    json_file,
+)
 
-Format = Annotated[ExportFormat, QueryParameter(description="csv or json")]
+__all__ = ["CSV_COLUMNS", "DownloadOut", "ExportController"]
+
+Format = Annotated[ExportFormat, QueryParameter(description="csv, json or ics (iCalendar)")]
 Status = Annotated[TaskStatus, QueryParameter(description="all, open or completed")]
 
-CSV_COLUMNS = [
-    "id",
-    "title",
-    "description",
-    "is_completed",
-    "completed_at",
-    "created_at",
-    "updated_at",
-    "version",
-]
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _MEDIA_TYPES = {
     ExportFormat.CSV: "text/csv; charset=utf-8",
     ExportFormat.JSON: "application/json; charset=utf-8",
+    ExportFormat.ICS: "text/calendar; charset=utf-8",
 }
-_json = msgspec.json.Encoder()
-
-
-def neutralize(cell: str) -> str:
-    """Prefix a would-be formula with an apostrophe, so it is shown as text (OWASP)."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
-
-
-def _stamp(value: datetime | None) -> str:
-    return "" if value is None else value.isoformat().replace("+00:00", "Z")
-
-
-def csv_rows(batch: TaskBatch) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)  # RFC 4180: quotes as needed, CRLF line ends
-    for task in batch:
-        writer.writerow(
-            [
-                str(task.id),
-                neutralize(task.title),
-                neutralize(task.description or ""),
-                "true" if task.is_completed else "false",
-                _stamp(task.completed_at),
-                _stamp(task.created_at),
-                _stamp(task.updated_at),
-                task.version,
-            ]
-        )
-    return buffer.getvalue().encode("utf-8")
-
-
-async def csv_file(batches: AsyncIterator[TaskBatch]) -> AsyncIterator[bytes]:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(CSV_COLUMNS)
-    yield buffer.getvalue().encode("utf-8")
-    async for batch in batches:
-        yield csv_rows(batch)
-
-
-async def json_file(batches: AsyncIterator[TaskBatch]) -> AsyncIterator[bytes]:
-    yield b"["
-    separator = b""
-    async for batch in batches:
-        parts = []
-        for task in batch:
-            parts.append(separator + _json.encode(TaskOut.of(task)))
-            separator = b","
-        yield b"".join(parts)
-    yield b"]"
+_WRITERS = {ExportFormat.CSV: csv_file, ExportFormat.JSON: json_file, ExportFormat.ICS: ics_file}
 
 
 async def _started(batches: AsyncIterator[TaskBatch]) -> AsyncIterator[TaskBatch]:
@@ -125,7 +72,7 @@ class ExportController(Controller):
     tags = ["downloads"]
     security = BEARER
 
-    @get("/tasks/export", scope=Scope.EXPORTS_READ, opt=documents_download(TaskOut))
+    @get("/tasks/export", scope=Scope.EXPORTS_READ, opt=documents_download(ExportTaskOut))
     async def export_tasks(
         self,
         exports: Exports,
@@ -134,9 +81,11 @@ class ExportController(Controller):
         format: Format = ExportFormat.CSV,
         status: Status = TaskStatus.ALL,
     ) -> Stream:
-        """Download the caller's tasks; memory use does not grow with their number."""
+        """Download the caller's tasks (CSV, JSON, or iCalendar: one VTODO per task);
+        memory use does not grow with their number."""
+        names = await exports.list_names(user_id)
         batches = await _started(exports.stream(user_id, format, status))
-        chunks = csv_file(batches) if format is ExportFormat.CSV else json_file(batches)
+        chunks = _WRITERS[format](batches, names)
         filename = f"tasks-{clock.now():%Y%m%d}.{format.value}"
         return Stream(
             chunks,

@@ -74,6 +74,11 @@ def documents_download(item: type[msgspec.Struct]) -> dict[str, Any]:
     return {"download": item}
 
 
+def documents_upload(item: type[msgspec.Struct]) -> dict[str, Any]:
+    """Handler `opt` for a file upload: CSV text, or a JSON array of `item`."""
+    return {"upload": item, "errors": ("409",)}
+
+
 @dataclass
 class _Documented:
     operation: Operation
@@ -98,6 +103,7 @@ def complete_openapi(app: Litestar) -> None:
                     found.append(_Documented(operation, handler.opt, is_api))
                     extra_types += [t for t in (handler.opt.get("body"),) if t is not None]
                     extra_types += [t for t in (handler.opt.get("download"),) if t is not None]
+                    extra_types += [t for t in (handler.opt.get("upload"),) if t is not None]
     _, components = msgspec.json.schema_components(
         extra_types, ref_template="#/components/schemas/{name}"
     )
@@ -168,7 +174,20 @@ def _ref(kind: type[Any]) -> Reference:
     return Reference(ref=f"#/components/schemas/{kind.__name__}")
 
 
+def _document_upload(item: _Documented) -> None:
+    kind = item.opt.get("upload")
+    if kind is None:
+        return
+    array = {"type": "array", "items": {"$ref": f"#/components/schemas/{kind.__name__}"}}
+    content = {
+        "text/csv": OpenAPIMediaType(schema={"type": "string"}),  # type: ignore[arg-type]
+        "application/json": OpenAPIMediaType(schema=array),  # type: ignore[arg-type]
+    }
+    item.operation.request_body = RequestBody(content=content, required=True)
+
+
 def _document_body(item: _Documented) -> None:
+    _document_upload(item)
     body = item.opt.get("body")
     if body is None:
         return
@@ -191,6 +210,7 @@ def _document_download(item: _Documented) -> None:
         content={
             "text/csv": OpenAPIMediaType(schema={"type": "string"}),  # type: ignore[arg-type]
             "application/json": OpenAPIMediaType(schema=array),  # type: ignore[arg-type]
+            "text/calendar": OpenAPIMediaType(schema={"type": "string"}),  # type: ignore[arg-type]
         },
     )
     item.operation.responses = responses

@@ -33,6 +33,8 @@ class WeeklyStatsOut(msgspec.Struct):
     tasks_completed_this_week: int
     total_completed: int
     total_incomplete: int
+    overdue: int
+    due_this_week: int
 
     @classmethod
     def of(cls, stats: WeeklyStats) -> WeeklyStatsOut:
@@ -44,6 +46,8 @@ class WeeklyStatsOut(msgspec.Struct):
             tasks_completed_this_week=stats.counts.completed,
             total_completed=stats.counts.total_completed,
             total_incomplete=stats.counts.total_incomplete,
+            overdue=stats.counts.overdue,
+            due_this_week=stats.counts.due_this_week,
         )
 
 
@@ -60,5 +64,6 @@ class StatsController(Controller):
         tz: Zone = ZoneName["UTC"],
         date: Day = None,
     ) -> Response[Envelope[WeeklyStatsOut]]:
-        """Tasks created and completed this week, and the current totals."""
+        """Tasks created and completed this week, the current totals, and the open tasks
+        overdue now and due within the week (a due date read in `tz`)."""
         return ok(WeeklyStatsOut.of(await stats.weekly(user_id, tz.value, date)))
