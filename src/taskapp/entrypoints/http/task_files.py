@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 from uuid import UUID
 
 import icalendar
@@ -23,12 +23,14 @@ from taskapp.domain.errors import FieldError, ValidationFailed
 from taskapp.domain.model import (
     IMPORT_MAX_REPORTED,
     IMPORT_MAX_TASKS,
+    POSITION_MAX_LENGTH,
     ImportRow,
     Priority,
     Task,
     row_field,
 )
 from taskapp.domain.ports import TaskBatch
+from taskapp.entrypoints.http.fields import Description, DueAt, Labels, ListName, Title
 from taskapp.entrypoints.http.tasks import TaskOut
 
 T = TypeVar("T")
@@ -218,23 +220,42 @@ async def ics_file(batches: AsyncIterator[TaskBatch], names: ListNames) -> Async
 # --- in --------------------------------------------------------------------------------
 
 
+Position = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=f"^[0-9A-Za-z]{{1,{POSITION_MAX_LENGTH}}}$",
+        description="the export's sort key among siblings (kept, so manual order survives)",
+    ),
+]
+Moment = Annotated[datetime, msgspec.Meta(tz=True)]
+
+
 class ImportItem(msgspec.Struct):
     """A task of a JSON import: the export's own items (unknown fields such as `version`
-    or `created_at` are ignored)."""
+    or `created_at` are ignored). `id` and `parent_id` are the file's own ids: they say
+    which task is whose subtask; the imported tasks get new ids."""
 
-    title: str
+    # As for a create: an all-day date or a moment, never both.
+    __schema_patch__: ClassVar[dict[str, Any]] = {
+        "not": {
+            "required": ["due_date", "due_at"],
+            "properties": {"due_date": {"type": "string"}, "due_at": {"type": "string"}},
+        }
+    }
+
+    title: Title
     id: UUID | None = None
-    description: str | None = None
+    description: Description | None = None
     is_completed: bool = False
-    completed_at: datetime | None = None
+    completed_at: Moment | None = None
     list_id: UUID | None = None
-    list_name: str | None = None
+    list_name: ListName | None = None
     parent_id: UUID | None = None
-    position: str | None = None
+    position: Position | None = None
     due_date: date | None = None
-    due_at: datetime | None = None
+    due_at: DueAt | None = None
     priority: Priority = Priority.NONE
-    labels: list[str] = msgspec.field(default_factory=list)
+    labels: Labels = msgspec.field(default_factory=list)
 
 
 _JSON_PATH = re.compile(r" - at `\$\[(?P<index>\d+)\](?:\.(?P<field>\w+))?")
