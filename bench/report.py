@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.asyncpg_ceiling import CeilingResult
-from bench.export_memory import ExportMemory
+from bench.export_memory import ExportMemory, ImportMemory
 from bench.pool_fairness import FairnessResult, describe
 from bench.processes import ProcessMemory
 from bench.profiling import ProfileSummary
@@ -95,6 +95,7 @@ class Report:
     ceiling: CeilingResult | None = None
     memory_after_load: list[ProcessMemory] = field(default_factory=list)
     exports: list[ExportMemory] = field(default_factory=list)
+    imports: list[ImportMemory] = field(default_factory=list)
     pool_fairness: FairnessResult | None = None
 
     @property
@@ -193,6 +194,9 @@ def to_json(report: Report) -> dict[str, Any]:
             }
             for e in report.exports
         ],
+        "import": [
+            {**asdict(i), "peak_growth_mb": round(i.peak_growth_mb, 1)} for i in report.imports
+        ],
     }
 
 
@@ -282,11 +286,17 @@ def _extras(report: Report) -> list[str]:
             f"(target <= {RSS_TARGET_MB}; {processes}); peak (VmHWM) during the run {peak:.0f} MB"
         )
     lines.extend(
-        f"export csv, {e.tasks:,} tasks ({e.rows:,} rows, {e.megabytes:.1f} MB in "
+        f"export {e.format}, {e.tasks:,} tasks ({e.rows:,} rows, {e.megabytes:.1f} MB in "
         f"{e.seconds:.1f} s): RSS {e.rss_before_mb:.1f} -> {e.rss_after_mb:.1f} MB, "
         f"growth {e.growth_mb:+.1f} MB, peak {e.peak_growth_mb:+.1f} MB "
         f"(target growth <= {EXPORT_GROWTH_TARGET_MB})"
         for e in report.exports
+    )
+    lines.extend(
+        f"import csv, {i.tasks:,} tasks into {i.lists_created} new lists ({i.megabytes:.1f} MB): "
+        f"{i.seconds:.2f} s, RSS {i.rss_before_mb:.1f} -> {i.rss_after_mb:.1f} MB, "
+        f"peak {i.peak_growth_mb:+.1f} MB"
+        for i in report.imports
     )
     for o in report.outcomes:
         if o.profile is not None:

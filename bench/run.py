@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from bench import asyncpg_ceiling, pool_fairness, processes
 from bench.api import Api
 from bench.console import say
 from bench.database import benchmark_database
-from bench.export_memory import measure_export
+from bench.export_memory import measure_export, measure_import
 from bench.profiling import ProfileSummary, Recording
 from bench.report import Measured, Report, ScenarioOutcome, table, write_json
 from bench.scenarios import TASK_IDS_FILE, Scenario
@@ -227,6 +228,9 @@ def _finish_profile(recording: Recording) -> ProfileSummary | None:
         return None
 
 
+IMPORT_TASKS = 10_000  # the most one import may hold
+
+
 def _measure_exports(context: Context, report: Report) -> None:
     sizes = context.options.sizes
     for account, tasks in (
@@ -238,6 +242,22 @@ def _measure_exports(context: Context, report: Report) -> None:
         report.exports.append(
             measure_export(context.server.base_url, token, context.server.pid, tasks)
         )
+    if sizes.export_large:
+        say(f"export memory: iCalendar of {sizes.export_large:,} tasks")
+        token = context.api.login(context.seeded.export_large)
+        report.exports.append(
+            measure_export(
+                context.server.base_url, token, context.server.pid, sizes.export_large, "ics"
+            )
+        )
+    say(f"import: CSV of {IMPORT_TASKS:,} tasks into an empty account")
+    account = context.api.register(
+        f"import-{uuid.uuid4().hex[:12]}@bench.example", "bench-import-pw"
+    )
+    token = context.api.login(account)
+    report.imports.append(
+        measure_import(context.server.base_url, token, context.server.pid, IMPORT_TASKS)
+    )
 
 
 def _needed_sizes(options: Options) -> Sizes:
