@@ -51,7 +51,7 @@ class Container:
     reviews: ReviewService
     api_tokens: ApiTokenService
     expected_revision: str | None
-    sync: SyncService | None = None
+    sync: SyncService
     closers: list[Closer] = field(default_factory=list)
 
     async def readiness_problem(self) -> str | None:

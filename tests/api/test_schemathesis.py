@@ -68,7 +68,9 @@ def test_every_operation_honours_its_contract(
 # Fields naming another resource of the caller's (a list, a parent task, a neighbour):
 # whether the id exists, belongs to the caller and fits (no cycle, not too deep, a sibling)
 # is a fact of the data a schema cannot state, so a schema-valid id may rightly be a 422.
-_REFERENCES = {"list_id", "parent_id", "after_id", "before_id"}
+# A sync cursor (GET /sync?cursor=) is bound to the user it was issued to: the schema
+# states its form, not whose it is, so a well-formed one of nobody's is rightly a 422 too.
+_REFERENCES = {"list_id", "parent_id", "after_id", "before_id", "cursor"}
 # In an imported file (POST /tasks/import), the rows' ids refer to each other (a parent in
 # the same list, no cycle, no id twice), and a CSV file's header and encoding are facts of
 # its text: a string schema cannot state them either.

@@ -31,6 +31,7 @@ from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
 from taskapp.entrypoints.http.proxies import TrustedProxies
 from taskapp.entrypoints.http.reviews import ReviewController
 from taskapp.entrypoints.http.stats import StatsController
+from taskapp.entrypoints.http.sync import SYNC_CURSOR_HEADER, SyncController, sync_cursor_middleware
 from taskapp.entrypoints.http.tasks import TaskController
 
 
@@ -75,9 +76,11 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             HistoryController,
             StatsController,
             ReviewController,
+            SyncController,
         ],
         before_request=reject_unknown_query_parameters,
         dependencies=PROVIDERS,
+        middleware=[sync_cursor_middleware],
     )
     app = Litestar(
         route_handlers=[api, live, ready, metrics_endpoint, swagger_assets()],
@@ -94,6 +97,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
                 "X-Request-ID",
                 "Retry-After",
                 "Idempotent-Replayed",
+                SYNC_CURSOR_HEADER,
             ],
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         ),

@@ -28,6 +28,7 @@ from taskapp.domain.services.labels import LabelService
 from taskapp.domain.services.lists import ListService
 from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
+from taskapp.domain.services.sync import SyncService
 from taskapp.domain.services.tasks import TaskService
 from taskapp.entrypoints.http.scopes import authorize
 
@@ -41,6 +42,7 @@ Exports: TypeAlias = NamedDependency[ExportService]
 Imports: TypeAlias = NamedDependency[ImportService]
 Reviews: TypeAlias = NamedDependency[ReviewService]
 ApiTokens: TypeAlias = NamedDependency[ApiTokenService]
+Sync: TypeAlias = NamedDependency[SyncService]
 # The caller as the route's `scope=` declaration allows (None on public routes): for routes
 # that take no user but must still refuse some credentials (see scopes.py).
 Caller: TypeAlias = NamedDependency[Principal | None]
@@ -107,6 +109,10 @@ def _api_tokens(container: _Container, user_id: _SignedIn) -> ApiTokenService:
     return container.api_tokens
 
 
+def _sync(container: _Container, user_id: _SignedIn) -> SyncService:
+    return container.sync
+
+
 def _clock(container: _Container, user_id: _SignedIn) -> ClockPort:
     return container.clock
 
@@ -125,5 +131,6 @@ PROVIDERS = {
     "exports": Provide(_exports, sync_to_thread=False),
     "imports": Provide(_imports, sync_to_thread=False),
     "reviews": Provide(_reviews, sync_to_thread=False),
+    "sync": Provide(_sync, sync_to_thread=False),
     "clock": Provide(_clock, sync_to_thread=False),
 }
