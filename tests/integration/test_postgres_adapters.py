@@ -19,7 +19,7 @@ from taskapp.adapters.postgres.database import Database, PoolSettings
 from taskapp.adapters.postgres.rate_limiter import PostgresRateLimiter
 from taskapp.adapters.postgres.tables import refresh_tokens, reviews, tasks, users
 from taskapp.adapters.tokens import JwtTokenService
-from taskapp.domain.errors import InvalidCredentials, ValidationFailed
+from taskapp.domain.errors import InvalidCredentials, StaleWrite, ValidationFailed
 from taskapp.domain.model import (
     ActionType,
     ClaimStatus,
@@ -272,3 +272,33 @@ async def test_a_login_racing_a_password_change_gets_no_lasting_session(
         await racing_login
     pair = await accounts.login("ada@example.com", "new password!", "x")
     assert pair.refresh_token
+
+
+async def test_a_many_row_write_that_finds_one_row_changed_writes_none(
+    adapters: PostgresAdapters,
+) -> None:
+    """Guarded writes of several rows are all or nothing: one task at a newer version makes
+    the whole unit fail with StaleWrite and leaves the other tasks and the history as they
+    were (inside one statement, the rows that matched would have landed)."""
+    user = await add_user(adapters)
+    service = task_service(adapters)
+    first = (await service.create(user.id, "a", None)).task
+    second = (await service.create(user.id, "b", None)).task
+    await service.toggle(user.id, second.id)  # second is now at version 2
+    now = datetime.now(UTC)
+    changes = [(t.toggle(now), t.version) for t in (first, second)]  # second decided on v1
+
+    async def write_both() -> None:
+        async with adapters.tasks_unit() as unit:
+            await unit.tasks.update_many(changes)
+            await unit.history.append_many(
+                [HistoryEntry.record(t, ActionType.COMPLETED, now) for t, _ in changes]
+            )
+            await unit.commit()
+
+    with pytest.raises(StaleWrite):
+        await write_both()
+    assert await adapters.task_reads.get(user.id, first.id) == first
+    history = await adapters.history_reads.list(user.id, HistoryQuery(), PageRequest())
+    assert history is not None
+    assert history.total == 3  # two CREATED, one COMPLETED: nothing from the failed unit

@@ -89,8 +89,8 @@ class Session:
             ):
                 raise StaleWrite
             return
-        # A guarded write after an unguarded one cannot stop it inside one statement:
-        # send them in a transaction instead, which the failed guard rolls back.
+        # Guards one statement cannot keep all or nothing (see _guards_lead): send the
+        # writes in a transaction instead, which the failed guard rolls back.
         await self.in_transaction()
         self._writes = writes
         await self.commit()
@@ -112,10 +112,14 @@ class Session:
 
 
 def _guards_lead(writes: list[Write]) -> bool:
-    """True when no guarded write follows an unguarded one."""
+    """True when one statement can keep the unit all or nothing: no guarded write follows an
+    unguarded one, and every guarded write is a single row (a row either is at its version
+    or is not: 0 or 1). A guarded write of several rows could match only some of them, and
+    inside one statement those would land; such units run in a transaction, which the
+    failed guard rolls back."""
     seen_unguarded = False
     for write in writes:
-        if write.guarded and seen_unguarded:
+        if write.guarded and (seen_unguarded or write.rows != 1):
             return False
         seen_unguarded = seen_unguarded or not write.guarded
     return True
