@@ -31,7 +31,7 @@ from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
 from taskapp.entrypoints.http.proxies import TrustedProxies
 from taskapp.entrypoints.http.reviews import ReviewController
 from taskapp.entrypoints.http.stats import StatsController
-from taskapp.entrypoints.http.sync import SYNC_CURSOR_HEADER, SyncController, sync_cursor_middleware
+from taskapp.entrypoints.http.sync import SYNC_CURSOR_HEADER, SyncController, sync_cursor_header
 from taskapp.entrypoints.http.tasks import TaskController
 
 
@@ -80,7 +80,6 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         ],
         before_request=reject_unknown_query_parameters,
         dependencies=PROVIDERS,
-        middleware=[sync_cursor_middleware],
     )
     app = Litestar(
         route_handlers=[api, live, ready, metrics_endpoint, swagger_assets()],
@@ -120,6 +119,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         allowed_methods=allowed,
         proxies=TrustedProxies(settings.forwarded_allow_ips),
         body_read_timeout=settings.body_read_timeout_seconds,
+        mutation_headers=sync_cursor_header,
     )
     complete_openapi(app)
     return app

@@ -13,6 +13,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Awaitable, Callable
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
@@ -44,6 +45,9 @@ def request_id_of(scope: Scope) -> str | None:
 _HEADERS = ((b"x-content-type-options", b"nosniff"),)
 # Per-user data: never to be stored by a shared cache.
 _API_HEADERS = (*_HEADERS, (b"cache-control", b"no-store"))
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Extra headers for a 2xx answer to an /api/ mutation, asked once the answer starts.
+MutationHeaders = Callable[[Scope], Awaitable[list[tuple[bytes, bytes]]]]
 
 
 class EdgeMiddleware:
@@ -56,12 +60,14 @@ class EdgeMiddleware:
         allowed_methods: dict[str, str] | None = None,
         proxies: TrustedProxies | None = None,
         body_read_timeout: float | None = None,
+        mutation_headers: MutationHeaders | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
         self.proxies = proxies or TrustedProxies(())
         self.body_read_timeout = body_read_timeout
+        self.mutation_headers = mutation_headers
         # Litestar's automatic OPTIONS answer can list only some of a path's methods when
         # they come from several handlers; the full list per route template fixes `Allow`.
         self.allowed_methods = allowed_methods or {}
@@ -76,6 +82,7 @@ class EdgeMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         is_api = scope["path"].startswith("/api/")
+        mutation_headers = self.mutation_headers if is_api and method not in _READS else None
         status = 500
         if self.proxies:
             _apply_forwarded_for(scope, self.proxies)
@@ -104,11 +111,14 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 # Appended as raw pairs: no response of the app sets these three.
-                message["headers"] = [
+                added: list[tuple[bytes, bytes]] = [
                     *message.get("headers", ()),
                     (b"x-request-id", request_id.encode()),
                     *(_API_HEADERS if is_api else _HEADERS),
                 ]
+                if mutation_headers is not None and 200 <= status < 300:
+                    added += await mutation_headers(scope)  # X-Sync-Cursor (sync.py)
+                message["headers"] = added
                 if method == "OPTIONS":
                     headers = MutableScopeHeaders.from_message(message)
                     template = scope.get("path_template")

@@ -6,9 +6,9 @@ applying them in order converges on the server's state and never skips a change,
 while others write (decision 0015).
 
 Every successful mutation's answer carries `X-Sync-Cursor` (a cursor at or after that
-change), added in one place: `sync_cursor_middleware` on the /api/v1 router reads the
-signed-in caller's head of the log after the handler's answer is ready (one indexed round
-trip, after the write has committed), so no handler threads a position through.
+change), added in one place: EdgeMiddleware asks `sync_cursor_header` when a mutation's
+answer starts with a 2xx, which reads the signed-in caller's head of the log (one indexed
+round trip, after the write has committed), so no handler threads a position through.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, Response, get
 from litestar.params import QueryParameter
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Scope
 
 from taskapp.domain.model.lists import TaskList
 from taskapp.domain.model.sync import SYNC_LIMIT_DEFAULT, SYNC_LIMIT_MAX, SyncPage
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Sync
 from taskapp.entrypoints.http.envelope import Envelope, ok
+from taskapp.entrypoints.http.fields import whole
 from taskapp.entrypoints.http.openapi import BEARER
 from taskapp.entrypoints.http.scopes import Scope as ApiScope
 from taskapp.entrypoints.http.tasks import TaskOut
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 SYNC_CURSOR_HEADER = "X-Sync-Cursor"
 # base64url, unpadded, of 15 bytes (a version byte, the seq, a tag of the user).
-CURSOR_PATTERN = "^[A-Za-z0-9_-]{20}$"
+CURSOR_PATTERN = whole("[A-Za-z0-9_-]{20}")
 
 Cursor = Annotated[
     str | None,
@@ -110,43 +111,18 @@ class SyncController(Controller):
         return ok(SyncPageOut.of(await sync.sync(user_id, cursor, limit)))
 
 
-_READS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-def sync_cursor_middleware(app: ASGIApp) -> ASGIApp:
-    """`X-Sync-Cursor` on every 2xx answer to a signed-in caller's mutation (any method but
-    GET, HEAD and OPTIONS): the caller's head of the log, read once the answer is ready."""
-
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        kind: str = scope["type"]
-        if kind != "http" or scope["method"] in _READS:  # type: ignore[typeddict-item]
-            await app(scope, receive, send)
-            return
-
-        async def send_with_cursor(message: Message) -> None:
-            if message["type"] == "http.response.start" and 200 <= message["status"] < 300:
-                cursor = await _head_of(scope)
-                if cursor is not None:
-                    message["headers"] = [
-                        *message.get("headers", ()),
-                        (b"x-sync-cursor", cursor.encode()),
-                    ]
-            await send(message)
-
-        await app(scope, receive, send_with_cursor)
-
-    return middleware
-
-
-async def _head_of(scope: Scope) -> str | None:
+async def sync_cursor_header(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """`X-Sync-Cursor` for a 2xx answer to a mutation (EdgeMiddleware asks for every
+    method but GET, HEAD and OPTIONS): the signed-in caller's head of the log, read once
+    the answer is ready; nothing for callers who are not signed in (register, login)."""
     user = (scope.get("state") or {}).get("user_id")
     if not isinstance(user, str):
-        return None  # not signed in (register, login): nothing of theirs to sync
+        return []
     container: Any = scope["litestar_app"].state.container
     try:
         head = await container.sync.head(UUID(user))
     except Exception:  # the write has committed; its answer goes out without the header
         logger.warning("could not read the sync head for X-Sync-Cursor", exc_info=True)
-        return None
+        return []
     cursor: str = head.encode()
-    return cursor
+    return [(b"x-sync-cursor", cursor.encode())]
