@@ -29,12 +29,14 @@ _STORED = (
     "changes",
     "created_at",
 )
-_APPEND = insert_select(task_history, _STORED)
+# Appends return the `seq` the history trigger gave them: the unit of work reports the
+# highest as the change's position in the log (X-Sync-Cursor) without another query.
+_APPEND = insert_select(task_history, _STORED).replace("RETURNING 1", "RETURNING seq")
 _ACTIONS = {action.value: action for action in ActionType}
 _APPEND_MANY = (
     f"INSERT INTO task_history ({', '.join(_STORED)}) "
     "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], "
-    "$6::text[], $7::jsonb[], $8::timestamptz[]) WHERE {go} RETURNING 1"
+    "$6::text[], $7::jsonb[], $8::timestamptz[]) WHERE {go} RETURNING seq"
 )
 
 

@@ -63,4 +63,11 @@ def combined(statements: tuple[tuple[str, int, int | None], ...]) -> str:
             guards.append(f"(SELECT count(*) FROM w{index}) = {int(rows)}")
         offset += arity
     counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(statements)))
-    return f"WITH {', '.join(parts)} SELECT {counts}"
+    # Writes that return `seq` (history appends): the highest one, last in the result row.
+    logged = [
+        f"(SELECT max(seq) FROM w{i})"
+        for i, (sql, _, _) in enumerate(statements)
+        if sql.endswith("RETURNING seq")
+    ]
+    position = f"greatest({', '.join(logged)})" if logged else "NULL::bigint"
+    return f"WITH {', '.join(parts)} SELECT {counts}, {position}"

@@ -11,6 +11,7 @@ unit lands.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -33,6 +34,16 @@ class Write:
     args: tuple[Any, ...]
     guarded: bool = False
     rows: int = 1
+
+
+# The log position (`seq`) of the last history entry this request's units of work committed:
+# the HTTP edge turns it into X-Sync-Cursor without reading the log again. Per request:
+# each request runs in a context of its own, and the edge resets it when a request starts.
+committed_position: ContextVar[int | None] = ContextVar("committed_position", default=None)
+
+
+def _returns_position(write: Write) -> bool:
+    return write.sql.endswith("RETURNING seq")
 
 
 class Session:
@@ -66,12 +77,17 @@ class Session:
         writes, self._writes = self._writes, []
         try:
             if self._connection is not None:
+                position = None
                 for write in writes:
                     rows = await self._connection.fetch(write.sql.format(go="TRUE"), *write.args)
                     if write.guarded and len(rows) != write.rows:
                         raise StaleWrite
+                    if _returns_position(write) and rows:
+                        position = max(position or 0, *(row[0] for row in rows))
                 await self._transaction.commit()
                 self._transaction = None
+                if position is not None:
+                    committed_position.set(position)
             elif writes:
                 await self._send_at_once(writes)
         except Exception as error:
@@ -81,13 +97,16 @@ class Session:
         if _guards_lead(writes):
             shape = tuple((w.sql, len(w.args), w.rows if w.guarded else None) for w in writes)
             args = [arg for write in writes for arg in write.args]
-            counts = await self._database.fetchrow(combined(shape), *args)
-            assert counts is not None
+            result = await self._database.fetchrow(combined(shape), *args)
+            assert result is not None
+            *counts, position = result
             if any(
                 write.guarded and count != write.rows
                 for write, count in zip(writes, counts, strict=True)
             ):
                 raise StaleWrite
+            if position is not None:
+                committed_position.set(position)
             return
         # Guards one statement cannot keep all or nothing (see _guards_lead): send the
         # writes in a transaction instead, which the failed guard rolls back.

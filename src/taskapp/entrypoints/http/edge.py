@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from litestar.datastructures import MutableScopeHeaders
 from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
+from taskapp.adapters.postgres.unit_of_work import committed_position
 from taskapp.entrypoints.http.metrics import HttpMetrics
 from taskapp.entrypoints.http.proxies import TrustedProxies
 
@@ -77,6 +78,7 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        committed_position.set(None)  # X-Sync-Cursor speaks of this request's writes only
         method: str = scope["method"]  # type: ignore[typeddict-item]
         request_id = _incoming_request_id(scope) or f"{random.getrandbits(128):032x}"
         state = scope.setdefault("state", {})

@@ -23,8 +23,9 @@ from litestar import Controller, Response, get
 from litestar.params import QueryParameter
 from litestar.types import Scope
 
+from taskapp.adapters.postgres.unit_of_work import committed_position
 from taskapp.domain.model.lists import TaskList
-from taskapp.domain.model.sync import SYNC_LIMIT_DEFAULT, SYNC_LIMIT_MAX, SyncPage
+from taskapp.domain.model.sync import SYNC_LIMIT_DEFAULT, SYNC_LIMIT_MAX, SyncCursor, SyncPage
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Sync
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import whole
@@ -118,6 +119,9 @@ async def sync_cursor_header(scope: Scope) -> list[tuple[bytes, bytes]]:
     user = (scope.get("state") or {}).get("user_id")
     if not isinstance(user, str):
         return []
+    committed = committed_position.get()
+    if committed is not None:  # the request's own write told its position: no query
+        return [(b"x-sync-cursor", SyncCursor(UUID(user), committed).encode().encode())]
     container: Any = scope["litestar_app"].state.container
     try:
         head = await container.sync.head(UUID(user))
