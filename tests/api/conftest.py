@@ -89,3 +89,19 @@ async def serve_with(
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
     async with serve(app) as client:
         yield client
+
+
+@pytest.fixture
+async def me(client: httpx.AsyncClient) -> dict[str, str]:
+    """A freshly registered, signed-in user's Authorization header."""
+    from tests.api.helpers import signed_in  # helpers imports this module (PASSWORD)
+
+    return await signed_in(client)
+
+
+@pytest.fixture
+async def other(client: httpx.AsyncClient) -> dict[str, str]:
+    """A second user, for isolation tests."""
+    from tests.api.helpers import signed_in
+
+    return await signed_in(client)

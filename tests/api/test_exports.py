@@ -28,11 +28,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-async def me(client: Client) -> dict[str, str]:
-    return await signed_in(client)
-
-
 async def create(
     client: Client, me: dict[str, str], title: str, description: str | None = None
 ) -> dict[str, Any]:

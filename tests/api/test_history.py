@@ -27,11 +27,6 @@ async def new_task(client: Client, me: dict[str, str], title: str = "t") -> str:
     return task_id
 
 
-@pytest.fixture
-async def me(client: Client) -> dict[str, str]:
-    return await signed_in(client)
-
-
 async def test_entries_carry_the_contract_fields(client: Client, me: dict[str, str]) -> None:
     task = await new_task(client, me, "first")
     await client.patch(f"/api/v1/tasks/{task}", json={"title": "second"}, headers=me)

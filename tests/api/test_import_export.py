@@ -19,11 +19,6 @@ EXPORT = "/api/v1/tasks/export"
 IMPORT = "/api/v1/tasks/import"
 
 
-@pytest.fixture
-async def me(client: Client) -> dict[str, str]:
-    return await signed_in(client)
-
-
 async def post(client: Client, me: dict[str, str], path: str, body: dict[str, Any]) -> Any:
     response = await client.post(path, json=body, headers=me)
     assert response.status_code == 201, response.text

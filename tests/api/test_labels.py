@@ -6,9 +6,7 @@ import asyncio
 from typing import Any
 from urllib.parse import quote
 
-import pytest
-
-from tests.api.helpers import Client, assert_error, signed_in
+from tests.api.helpers import Client, assert_error
 from tests.api.organising import (
     LABELS,
     TASKS,
@@ -20,16 +18,6 @@ from tests.api.organising import (
     history_of,
     patch_task,
 )
-
-
-@pytest.fixture
-async def me(client: Client) -> Headers:
-    return await signed_in(client)
-
-
-@pytest.fixture
-async def other(client: Client) -> Headers:
-    return await signed_in(client)
 
 
 async def usage(client: Client, me: Headers) -> list[dict[str, Any]]:

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.api.helpers import Client, assert_error, signed_in
+from tests.api.helpers import Client, assert_error
 from tests.api.organising import (
     LISTS,
     TASKS,
@@ -24,16 +24,6 @@ from tests.api.organising import (
     history_of,
     list_tasks,
 )
-
-
-@pytest.fixture
-async def me(client: Client) -> Headers:
-    return await signed_in(client)
-
-
-@pytest.fixture
-async def other(client: Client) -> Headers:
-    return await signed_in(client)
 
 
 async def names(client: Client, me: Headers, **params: Any) -> list[str]:

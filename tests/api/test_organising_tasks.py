@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.helpers import Client, assert_error, signed_in
+from tests.api.helpers import Client, assert_error
 from tests.api.organising import (
     TASKS,
     Headers,
@@ -25,17 +25,6 @@ from tests.api.organising import (
     patch_task,
     titles,
 )
-
-
-@pytest.fixture
-async def me(client: Client) -> Headers:
-    return await signed_in(client)
-
-
-@pytest.fixture
-async def other(client: Client) -> Headers:
-    return await signed_in(client)
-
 
 # --- fields on create -------------------------------------------------------------------
 

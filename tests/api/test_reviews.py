@@ -12,11 +12,6 @@ from tests.api.helpers import Client, assert_error, signed_in
 REVIEWS = "/api/v1/reviews"
 
 
-@pytest.fixture
-async def me(client: Client) -> dict[str, str]:
-    return await signed_in(client)
-
-
 async def test_first_submit_creates_then_updates(client: Client, me: dict[str, str]) -> None:
     first = await client.post(REVIEWS, json={"rating": 4, "comment": "Nice"}, headers=me)
     assert first.status_code == 201

@@ -32,11 +32,6 @@ async def history_of(client: Client, headers: dict[str, str], task_id: str) -> l
     return items
 
 
-@pytest.fixture
-async def me(client: Client) -> dict[str, str]:
-    return await signed_in(client)
-
-
 async def test_create_answers_201_with_location_etag_and_popup(
     client: Client, me: dict[str, str]
 ) -> None:
