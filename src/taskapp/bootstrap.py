@@ -53,6 +53,8 @@ class Container:
     expected_revision: str | None
     sync: SyncService
     closers: list[Closer] = field(default_factory=list)
+    # Ends every open event stream and refuses new ones (shutdown has begun).
+    end_event_streams: Callable[[], None] = lambda: None
 
     async def readiness_problem(self) -> str | None:
         """None when the database answers (within 2 s) and its schema is at the latest
@@ -114,6 +116,11 @@ def build_container(
         clock,
     )
     closers: list[Closer] = []
+
+    async def end_event_streams() -> None:  # first: open streams end, clients resume
+        adapters.change_feed.close()
+
+    closers.append(end_event_streams)
     closers.append(adapters.api_tokens.close)
     accounts = AccountService(
         uow=adapters.accounts_unit,
@@ -161,6 +168,13 @@ def build_container(
             adapters.api_tokens, adapters.api_tokens, clock, api_token_hash_key(settings.jwt_secret)
         ),
         expected_revision=head_revision(),
-        sync=SyncService(adapters.sync_reads, adapters.event_tickets, adapters.change_feed, clock),
+        sync=SyncService(
+            adapters.sync_reads,
+            adapters.event_tickets,
+            adapters.change_feed,
+            clock,
+            heartbeat_seconds=settings.events_heartbeat_seconds,
+        ),
         closers=closers,
+        end_event_streams=adapters.change_feed.close,
     )

@@ -63,6 +63,8 @@ class Settings:
     rate_limit_per_address: int = 30
     rate_limit_per_email: int = 10
     redis_url: str | None = None
+    # A comment line on an idle live-event stream (GET /api/v1/events) this often.
+    events_heartbeat_seconds: float = 15.0
 
     @property
     def is_production(self) -> bool:
@@ -156,6 +158,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
             "RATE_LIMIT_PER_EMAIL", defaults.rate_limit_per_email, low=1
         ),
         redis_url=reader.optional("REDIS_URL"),
+        events_heartbeat_seconds=reader.number(
+            "EVENTS_HEARTBEAT_SECONDS", defaults.events_heartbeat_seconds, high=300
+        ),
     )
     url = settings.database_url
     if url is not None and not url.startswith(_DATABASE_URL_SCHEMES):

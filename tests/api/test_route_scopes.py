@@ -270,6 +270,12 @@ async def test_each_credential_gets_the_contracts_answer(
     url = _path(path, {"task_id": world.alice.task_id, "token_id": world.spare_token_id})
     takes_id = _PARAMETER.search(path) is not None
 
+    if path == "/api/v1/events":
+        # A live stream never ends, and the in-process transport reads whole answers: a
+        # well-formed cursor of nobody's makes the route answer (422) once it has let the
+        # credential in. test_events.py opens real streams through a real server.
+        url += "?cursor=" + "A" * 20
+
     async def call(headers: dict[str, str] | None, target: str = url) -> Any:
         body = await _body(client, method, path, world)
         return await client.request(method, target, json=body, headers=headers)

@@ -26,7 +26,12 @@ from tests.api.helpers import unique_email
 MAX_EXAMPLES = 30
 
 _document = create_app(Settings(jwt_secret="only-for-the-document-" + "x" * 20)).openapi_schema
-schema = schemathesis.openapi.from_dict(_document.to_schema())
+# GET /events is a live stream (text/event-stream) that stays open until the client leaves:
+# it has no answer to validate request/response style, and the in-process transport would
+# wait for its end forever. tests/api/test_events.py tests it through a real server.
+schema = schemathesis.openapi.from_dict(_document.to_schema()).exclude(
+    path="/api/v1/events", method="GET"
+)
 
 
 @pytest.fixture(scope="session")

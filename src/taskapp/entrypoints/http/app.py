@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
-from collections.abc import AsyncIterator
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
@@ -19,6 +24,7 @@ from taskapp.entrypoints.http.dependencies import PROVIDERS
 from taskapp.entrypoints.http.docs import openapi_config, swagger_assets
 from taskapp.entrypoints.http.edge import EdgeMiddleware
 from taskapp.entrypoints.http.errors import handle_error
+from taskapp.entrypoints.http.events import EventController
 from taskapp.entrypoints.http.exports import ExportController
 from taskapp.entrypoints.http.health import live, ready
 from taskapp.entrypoints.http.history import HistoryController
@@ -34,6 +40,8 @@ from taskapp.entrypoints.http.stats import StatsController
 from taskapp.entrypoints.http.sync import SYNC_CURSOR_HEADER, SyncController, sync_cursor_header
 from taskapp.entrypoints.http.tasks import TaskController
 
+logger = logging.getLogger(__name__)
+
 
 def settle_garbage_collector() -> None:
     """Everything built at start-up lives as long as the process: move it out of the
@@ -43,6 +51,48 @@ def settle_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
+
+
+# Called first when a server worker is told to stop (see `hear_stop_signals`).
+STOP_CALLBACKS: list[Callable[[], None]] = []
+
+
+def hear_stop_signals() -> None:
+    """Run `STOP_CALLBACKS` as soon as granian's worker is told to stop (SIGINT / SIGTERM).
+
+    Granian's worker stops gracefully: it waits for open responses to finish before the
+    lifespan's shutdown runs, so an event stream (which never finishes by itself) would hold
+    the worker until it is killed. The worker's loop is uvloop, whose signal handlers cannot
+    be read and chained; so the function granian calls to install them (after loading the
+    app, in the same process) is wrapped: its handlers are installed again, doing the same
+    (`signal_event.set()`) after the callbacks. Called by the worker entry only; if
+    granian's internals change, streams still end, when the worker is killed."""
+    try:
+        from granian import _signals
+    except ImportError:  # pragma: no cover - granian is a dependency
+        return
+    original: Callable[[Any], Any] = _signals.set_loop_signals
+    if getattr(original, "taskapp_wrapped", False):
+        return
+
+    def set_loop_signals(loop: asyncio.AbstractEventLoop) -> Any:
+        signal_event = original(loop)
+
+        def stop() -> None:
+            for callback in STOP_CALLBACKS:
+                try:
+                    callback()
+                except Exception:  # stopping goes on whatever a callback does
+                    logger.exception("a stop callback failed")
+            signal_event.set()
+
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            for number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(number, stop)
+        return signal_event
+
+    set_loop_signals.taskapp_wrapped = True  # type: ignore[attr-defined]
+    _signals.set_loop_signals = set_loop_signals
 
 
 def create_app(settings: Settings, container: Container | None = None) -> Litestar:
@@ -57,10 +107,12 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         app.state.container = built
         metrics.watch_pool(built.database.gauges)
         await built.accounts.warm_up()
+        STOP_CALLBACKS.append(built.end_event_streams)
         settle_garbage_collector()
         try:
             yield
         finally:
+            STOP_CALLBACKS.remove(built.end_event_streams)
             await built.close()
 
     api = Router(
@@ -77,6 +129,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             StatsController,
             ReviewController,
             SyncController,
+            EventController,
         ],
         before_request=reject_unknown_query_parameters,
         dependencies=PROVIDERS,

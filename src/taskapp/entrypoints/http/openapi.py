@@ -74,6 +74,11 @@ def documents_download(item: type[msgspec.Struct]) -> dict[str, Any]:
     return {"download": item}
 
 
+def documents_event_stream() -> dict[str, Any]:
+    """Handler `opt` for a Server-Sent Events stream (`text/event-stream`)."""
+    return {"event_stream": True}
+
+
 def documents_upload(item: type[msgspec.Struct]) -> dict[str, Any]:
     """Handler `opt` for a file upload: CSV text, or a JSON array of `item`."""
     return {"upload": item, "errors": ("409",)}
@@ -117,6 +122,7 @@ def complete_openapi(app: Litestar) -> None:
         _constrain_list_items(item)
         _document_body(item)
         _document_download(item)
+        _document_event_stream(item)
         if item.is_api:
             _document_errors(item)
         _document_access(item)
@@ -211,6 +217,23 @@ def _document_download(item: _Documented) -> None:
             "text/csv": OpenAPIMediaType(schema={"type": "string"}),  # type: ignore[arg-type]
             "application/json": OpenAPIMediaType(schema=array),  # type: ignore[arg-type]
             "text/calendar": OpenAPIMediaType(schema={"type": "string"}),  # type: ignore[arg-type]
+        },
+    )
+    item.operation.responses = responses
+
+
+def _document_event_stream(item: _Documented) -> None:
+    if not item.opt.get("event_stream"):
+        return
+    responses = item.operation.responses or {}
+    responses["200"] = OpenAPIResponse(
+        description="Server-Sent Events, one per change: `id:` the cursor after it, `event:` "
+        "task.created, task.updated, task.completed, task.reopened, task.moved, task.deleted, "
+        "list.created, list.updated, list.moved or list.deleted, `data:` the object as JSON "
+        "(`{id}` for deletions); a comment line (`: heartbeat`) when idle. Open until the "
+        "client leaves or the server ends it: reconnect with `Last-Event-ID`.",
+        content={
+            "text/event-stream": OpenAPIMediaType(schema={"type": "string"}),  # type: ignore[arg-type]
         },
     )
     item.operation.responses = responses

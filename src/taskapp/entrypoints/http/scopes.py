@@ -34,9 +34,19 @@ from taskapp.domain.errors import Forbidden, InsufficientScope
 from taskapp.domain.model.api_tokens import Principal, Scope, looks_like_api_token
 from taskapp.entrypoints.http.auth import bearer_token, presented_token
 
-__all__ = ["SCOPE_OPTION", "Access", "Declaration", "Scope", "authorize", "declared"]
+__all__ = [
+    "SCOPE_OPTION",
+    "TICKET_OPTION",
+    "Access",
+    "Declaration",
+    "Scope",
+    "authorize",
+    "declared",
+]
 
 SCOPE_OPTION = "scope"
+# `opt` of a route that also takes `?ticket=` (browsers' EventSource cannot send headers).
+TICKET_OPTION = "accepts_ticket"
 
 
 class Access(Enum):
@@ -70,6 +80,13 @@ async def authorize(request: Request[Any, Any, Any], container: Container) -> Pr
         if token is not None and looks_like_api_token(token):
             raise Forbidden("API tokens cannot be used here; this route is for sessions only")
         return None
+    handler_opt = request.scope["route_handler"].opt
+    ticket = request.query_params.get("ticket")
+    if ticket and handler_opt.get(TICKET_OPTION) and "authorization" not in request.headers:
+        # Single use, whatever follows: redeemed here, before anything else can fail.
+        user_id = await container.sync.redeem_ticket(ticket)
+        request.scope["state"]["user_id"] = str(user_id)
+        return Principal(user_id, scopes=frozenset({Scope.EVENTS_READ}))
     token = bearer_token(request)
     if looks_like_api_token(token):
         principal = await container.api_tokens.authenticate(token)
