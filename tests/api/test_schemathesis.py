@@ -75,7 +75,10 @@ def test_every_operation_honours_its_contract(
 # is a fact of the data a schema cannot state, so a schema-valid id may rightly be a 422.
 # A sync cursor (GET /sync?cursor=) is bound to the user it was issued to: the schema
 # states its form, not whose it is, so a well-formed one of nobody's is rightly a 422 too.
-_REFERENCES = {"list_id", "parent_id", "after_id", "before_id", "cursor"}
+# Labels: "at most 20 after case-insensitive duplicates collapse" and "not blank once
+# trimmed of Unicode whitespace" are rules over the whole set and over Unicode, which a
+# JSON Schema cannot state either (the schema bounds what it can: 1-50 characters each).
+_REFERENCES = {"list_id", "parent_id", "after_id", "before_id", "cursor", "labels"}
 # In an imported file (POST /tasks/import), the rows' ids refer to each other (a parent in
 # the same list, no cycle, no id twice), and a CSV file's header and encoding are facts of
 # its text: a string schema cannot state them either.
