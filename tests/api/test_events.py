@@ -271,3 +271,26 @@ async def test_shutting_down_ends_open_streams(
     finally:
         if not stopped:
             servers.__exit__(None, None, None)
+
+
+async def test_a_change_through_one_instance_reaches_a_stream_on_another(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two server processes on one database: write through one, stream from the other.
+    The change travels by PostgreSQL NOTIFY to the other process's one listener."""
+    data_dir = tmp_path_factory.mktemp("events-two")
+    with running_servers(2, data_dir, _environment(database_url, data_dir)) as (one, two):
+        async with (
+            httpx.AsyncClient(base_url=one, timeout=10) as writer,
+            httpx.AsyncClient(base_url=two, timeout=10) as reader,
+        ):
+            me = await signed_in(writer)
+            async with opened(reader, me) as stream:
+                assert (await stream.next()).is_heartbeat  # the stream is open and idle
+                created = await new_task(writer, me, "across instances")
+                started = asyncio.get_running_loop().time()
+                event = await stream.change(WITHIN)
+                assert asyncio.get_running_loop().time() - started < WITHIN
+                assert event.event == "task.created"
+                assert event.data["id"] == created.json()["data"]["id"]
+                assert event.id == created.headers["x-sync-cursor"]
