@@ -44,6 +44,11 @@ def shift_parameters(sql: str, offset: int) -> str:
     return _PARAMETER.sub(lambda match: f"${int(match[1]) + offset}", sql)
 
 
+def returns_position(sql: str) -> bool:
+    """Does this write return the log position (`seq`) of what it appended (history)?"""
+    return sql.endswith("RETURNING seq")
+
+
 @lru_cache(maxsize=1024)
 def combined(statements: tuple[tuple[str, int, int | None], ...]) -> str:
     """One data-modifying CTE for several writes, built once per combination.
@@ -67,7 +72,7 @@ def combined(statements: tuple[tuple[str, int, int | None], ...]) -> str:
     logged = [
         f"(SELECT max(seq) FROM w{i})"
         for i, (sql, _, _) in enumerate(statements)
-        if sql.endswith("RETURNING seq")
+        if returns_position(sql)
     ]
     position = f"greatest({', '.join(logged)})" if logged else "NULL::bigint"
     return f"WITH {', '.join(parts)} SELECT {counts}, {position}"

@@ -20,7 +20,7 @@ import asyncpg
 
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.errors import translate
-from taskapp.adapters.postgres.statements import combined
+from taskapp.adapters.postgres.statements import combined, returns_position
 from taskapp.domain.errors import StaleWrite
 
 
@@ -40,10 +40,6 @@ class Write:
 # the HTTP edge turns it into X-Sync-Cursor without reading the log again. Per request:
 # each request runs in a context of its own, and the edge resets it when a request starts.
 committed_position: ContextVar[int | None] = ContextVar("committed_position", default=None)
-
-
-def _returns_position(write: Write) -> bool:
-    return write.sql.endswith("RETURNING seq")
 
 
 class Session:
@@ -82,7 +78,7 @@ class Session:
                     rows = await self._connection.fetch(write.sql.format(go="TRUE"), *write.args)
                     if write.guarded and len(rows) != write.rows:
                         raise StaleWrite
-                    if _returns_position(write) and rows:
+                    if returns_position(write.sql) and rows:
                         position = max(position or 0, *(row[0] for row in rows))
                 await self._transaction.commit()
                 self._transaction = None

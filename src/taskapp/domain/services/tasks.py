@@ -256,11 +256,14 @@ class TaskService:
     ) -> Task:
         """Delete the task and its subtasks, each with its own DELETED entry."""
         for attempt in range(MAX_ATTEMPTS):
-            task = await self._current(user_id, task_id, expected_versions)
+            # One read: the subtree starts with the task itself (parents come first).
+            doomed = await self._placement.subtree(user_id, task_id)
+            if not doomed:
+                raise TaskNotFound
+            task = doomed[0]
+            if expected_versions is not None and task.version not in expected_versions:
+                raise VersionConflict
             now = self._clock.now()
-            subtree = await self._placement.subtree(user_id, task_id)
-            doomed = [next((t for t in subtree if t.id == task.id), task)]
-            doomed += [t for t in subtree if t.id != task.id]
             try:
                 async with self._uow() as uow:
                     if len(doomed) == 1:
