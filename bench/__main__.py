@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.console import say
 from bench.database import DatabaseInUse
 from bench.run import RESULTS, Options, run
-from bench.scenarios import BY_KEY, SCENARIOS
+from bench.scenarios import BY_KEY, MEASUREMENTS, SCENARIOS
 from bench.seed import HISTORY_ROWS, Sizes
 from bench.signals import interrupt_on_sigterm
 from bench.tools import MissingTool
@@ -31,6 +31,28 @@ def _keys(text: str) -> list[str]:
             f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(BY_KEY)}"
         )
     return keys
+
+
+def _selection(text: str) -> list[str]:
+    """Scenarios and measurements (MEASUREMENTS' keys)."""
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    known = [*BY_KEY, *MEASUREMENTS]
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(known)}"
+        )
+    return keys
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        counts = ()
+    if any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"expected counts like 200,1000, not {text!r}")
+    return counts
 
 
 def _worker_counts(text: str) -> tuple[int, ...]:
@@ -63,12 +85,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     add("--threads", type=int, default=1, help="wrk threads per wrk process (default 1)")
     add("--port", type=int, help="server port (default: a free one)")
-    add("--only", type=_keys, help=f"comma-separated scenarios: {', '.join(BY_KEY)}")
+    add(
+        "--only",
+        type=_selection,
+        help=f"comma-separated scenarios and measurements: {', '.join([*BY_KEY, *MEASUREMENTS])}",
+    )
     add("--profile", type=_keys, default=[], help="py-spy these scenarios (needs py-spy)")
     add("--ceiling-seconds", type=int, help="asyncpg ceiling duration (default 5; 0 skips)")
     add("--no-export", action="store_true", help="skip the export-memory measurement")
     add("--pool-fairness-seconds", type=float, help="per mode (default 3, --quick 2; 0 skips)")
     add("--history-rows", type=int, default=HISTORY_ROWS, help="default 1,000,000")
+    add(
+        "--streams",
+        type=_counts,
+        help="open idle event streams to measure server RSS at (default 200,1000; --quick: 200)",
+    )
+    add("--event-rate", type=float, default=100.0, help="writes/s for the event delay (100)")
+    add("--event-seconds", type=int, help="measured seconds of event delay (default 15)")
+    add("--sync-rounds", type=int, help="full syncs per server (default 3, --quick 1)")
     add("--database-name", default="taskapp_bench", help="database to (re)create")
     add("--output", type=Path, default=RESULTS / "latest.json", help="the JSON results file")
     return parser
@@ -77,8 +111,17 @@ def _parser() -> argparse.ArgumentParser:
 def options_from(argv: Sequence[str] | None) -> Options:
     args = _parser().parse_args(argv)
     quick = args.quick
+    only = args.only
     return Options(
-        scenarios=tuple(BY_KEY[k] for k in args.only) if args.only else SCENARIOS,
+        scenarios=tuple(BY_KEY[k] for k in only if k in BY_KEY) if only else SCENARIOS,
+        measurements=frozenset(k for k in only if k in MEASUREMENTS)
+        if only
+        else frozenset(MEASUREMENTS),
+        stream_steps=args.streams or ((200,) if quick else (200, 1000)),
+        event_rate=args.event_rate,
+        event_warmup=1 if quick else 3,
+        event_seconds=args.event_seconds or (5 if quick else 15),
+        sync_rounds=args.sync_rounds or (1 if quick else 3),
         workers=args.workers or ((1,) if quick else (1, 2)),
         duration=3 if quick else args.duration,
         warmup=1 if quick else args.warmup,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -36,7 +37,7 @@ class Api:
     def _post(
         self,
         path: str,
-        body: dict[str, object],
+        body: Mapping[str, object],
         expected: int,
         patience: float = 0,
         headers: dict[str, str] | None = None,

@@ -18,6 +18,10 @@ Routes (the ones `make bench` compares):
     PATCH /api/v1/tasks/{id}/toggle   UPDATE + history INSERT in one data-modifying CTE
     GET   /api/v1/history?limit=&page=&offset=
                                       the page and the total from the user's history counter
+    GET   /api/v1/sync?cursor=&limit= the tasks changed after the cursor, in the order of
+                                      their last change (seq), each as it is now: one
+                                      SELECT (tasks only: the benchmark's sync user has no
+                                      lists)
     GET   /health/ready               SELECT 1
 
 The writes are complete, correct writes on taskapp's schema: the counter triggers
@@ -36,7 +40,10 @@ way taskapp is served).
 from __future__ import annotations
 
 import argparse
+import base64
+import binascii
 import gc
+import hashlib
 import os
 import sys
 import time
@@ -113,6 +120,34 @@ class HistoryEntryOut(msgspec.Struct):
     description: str
     changes: msgspec.Raw | None  # stored as {"field": {"from": ..., "to": ...}}: as served
     timestamp: Any
+
+
+class SyncTaskOut(msgspec.Struct):
+    # taskapp's current task shape (what /sync serves), in SYNC_TASKS's column order.
+    id: UUID
+    list_id: UUID | None
+    parent_id: UUID | None
+    position: str | None
+    title: str
+    description: str | None
+    is_completed: bool
+    completed_at: Any
+    due_date: Any
+    due_at: Any
+    priority: str
+    labels: list[str]
+    created_at: Any
+    updated_at: Any
+    version: int
+
+
+class SyncPageOut(msgspec.Struct):
+    tasks: list[SyncTaskOut]
+    lists: list[Any]
+    deleted_task_ids: list[UUID]
+    deleted_list_ids: list[UUID]
+    cursor: str
+    has_more: bool
 
 
 class PageOut(msgspec.Struct):
@@ -235,6 +270,43 @@ LEFT JOIN LATERAL (
     ORDER BY seq DESC OFFSET $2 LIMIT $3
 ) AS page ON true
 """
+
+
+_SYNC_TASK_COLUMNS = (
+    "t.id, t.list_id, t.parent_id, t.position, t.title, t.description, t.is_completed, "
+    "t.completed_at, t.due_date, t.due_at, t.priority, t.labels, t.created_at, t.updated_at, "
+    "t.version"
+)
+# The tasks changed after $2, each once, in the order of their last change, as they are now
+# (a deleted one has no row: its id goes to deleted_task_ids). $3 is the limit + 1.
+SYNC_TASKS = f"""
+SELECT c.seq, c.task_id, {_SYNC_TASK_COLUMNS}
+FROM (SELECT task_id, max(seq) AS seq FROM task_history
+      WHERE user_id = $1 AND seq > $2 GROUP BY task_id ORDER BY seq LIMIT $3) AS c
+LEFT JOIN tasks t ON t.id = c.task_id AND t.user_id = $1
+ORDER BY c.seq
+"""  # noqa: S608
+_SYNC_LIMIT_DEFAULT, _SYNC_LIMIT_MAX = 500, 1000
+
+
+def _cursor_tag(user_id: UUID) -> bytes:
+    # taskapp's cursor (domain/model/sync.py): version byte, seq, a tag of the user.
+    return hashlib.sha256(b"taskapp sync cursor " + user_id.bytes).digest()[:6]
+
+
+def encode_cursor(user_id: UUID, seq: int) -> str:
+    raw = b"\x01" + seq.to_bytes(8, "big") + _cursor_tag(user_id)
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(user_id: UUID, text: str) -> int | None:
+    try:
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError):
+        return None
+    if len(raw) != 15 or raw[:1] != b"\x01" or raw[9:] != _cursor_tag(user_id):
+        return None
+    return int.from_bytes(raw[1:9], "big")
 
 
 # ---------------------------------------------------------------------------------------
@@ -452,6 +524,26 @@ def create_app(settings: ReferenceSettings | None = None) -> Litestar:
         ]
         return _ok(PageOut(items, skip // limit + 1, limit, total, -(-total // limit)))
 
+    @get("/api/v1/sync")
+    async def sync(
+        request: Request[Any, Any, Any], cursor: str | None = None, limit: int = _SYNC_LIMIT_DEFAULT
+    ) -> Response[bytes]:
+        try:
+            user_id = tokens.user_id(request.scope)
+        except Unauthorized as error:
+            return _error(401, "UNAUTHORIZED", str(error))
+        after = 0 if cursor is None else decode_cursor(user_id, cursor)
+        if after is None or not 1 <= limit <= _SYNC_LIMIT_MAX:
+            return _error(422, "VALIDATION_ERROR", "cursor or limit out of range")
+        rows = await pools[0].fetch(SYNC_TASKS, user_id, after, limit + 1)
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        tasks = [SyncTaskOut(*row[2:]) for row in rows if row[2] is not None]
+        deleted = [row[1] for row in rows if row[2] is None]
+        last = rows[-1][0] if rows else after
+        page = SyncPageOut(tasks, [], deleted, [], encode_cursor(user_id, last), has_more)
+        return _ok(page)
+
     def settle_garbage_collector() -> None:
         """The same process-level setting as taskapp (entrypoints/http/app.py), so the
         ratio measures the layers, not the runtime's tuning."""
@@ -460,7 +552,15 @@ def create_app(settings: ReferenceSettings | None = None) -> Litestar:
         gc.set_threshold(20_000, 20, 20)
 
     return Litestar(
-        route_handlers=[ready, get_task, list_tasks, create_task, toggle_task, list_history],
+        route_handlers=[
+            ready,
+            get_task,
+            list_tasks,
+            create_task,
+            toggle_task,
+            list_history,
+            sync,
+        ],
         on_startup=[open_pool, settle_garbage_collector],
         on_shutdown=[close_pool],
         openapi_config=None,

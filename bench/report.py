@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import json
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.asyncpg_ceiling import CeilingResult
 from bench.export_memory import ExportMemory, ImportMemory
+from bench.live_events import LiveEvents
 from bench.pool_fairness import FairnessResult, describe
 from bench.processes import ProcessMemory
 from bench.profiling import ProfileSummary
 from bench.scenarios import Scenario, Target
+from bench.sync_pull import FullSync
 from bench.wrk import WrkResult
 
 RSS_TARGET_MB = 150
 EXPORT_GROWTH_TARGET_MB = 20
+EVENT_DELAY_P99_TARGET_MS = 200  # issue 18: answer -> event on every stream, p99
 # The issue's bar, against the no-layers reference measured in the same run.
 MIN_RATIO = 0.85
 MAX_P99_RATIO = 2.0
@@ -88,6 +92,24 @@ class ScenarioOutcome:
         return not (target.zero_errors and result.non_2xx + result.socket_error_count)
 
 
+@dataclass(frozen=True, slots=True)
+class NotifyCost:
+    """A write scenario with a NOTIFY trigger in the writes (on: as before migration 0014)
+    and without (off: as shipped, the notices sent after commit)."""
+
+    scenario: Scenario
+    on: Measured
+    off: Measured
+
+    @property
+    def cost_percent(self) -> float:
+        """How much lower the req/s are with the trigger (what sending the notices after
+        commit saves), medians of the rounds:
+        100 x (1 - on / off)."""
+        on, off = statistics.median(self.on.rounds), statistics.median(self.off.rounds)
+        return 100 * (1 - on / off) if off else 0.0
+
+
 @dataclass(slots=True)
 class Report:
     meta: dict[str, Any]
@@ -97,6 +119,9 @@ class Report:
     exports: list[ExportMemory] = field(default_factory=list)
     imports: list[ImportMemory] = field(default_factory=list)
     pool_fairness: FairnessResult | None = None
+    live_events: LiveEvents | None = None
+    full_syncs: list[FullSync] = field(default_factory=list)
+    notify_costs: list[NotifyCost] = field(default_factory=list)
 
     @property
     def rss_after_load_mb(self) -> float:
@@ -196,6 +221,38 @@ def to_json(report: Report) -> dict[str, Any]:
         ],
         "import": [
             {**asdict(i), "peak_growth_mb": round(i.peak_growth_mb, 1)} for i in report.imports
+        ],
+        **_sync_and_events_json(report),
+    }
+
+
+def _sync_and_events_json(report: Report) -> dict[str, Any]:
+    live = report.live_events
+    memory = None if live is None or live.memory is None else live.memory
+    return {
+        "stream_memory": None
+        if memory is None
+        else {
+            **asdict(memory),
+            "kib_per_stream": [(n, round(k, 1)) for n, k in memory.kib_per_stream],
+        },
+        "event_delay": None
+        if live is None or live.delay is None
+        else {
+            **asdict(live.delay),
+            "missing_events": live.delay.missing_events,
+            "target_p99_ms": EVENT_DELAY_P99_TARGET_MS,
+        },
+        "full_sync": [f.as_json() for f in report.full_syncs],
+        "notify_cost": [
+            {
+                "key": n.scenario.key,
+                "label": n.scenario.label,
+                "cost_percent": round(n.cost_percent, 1),
+                "trigger_on": _measured_json(n.on),
+                "trigger_off": _measured_json(n.off),
+            }
+            for n in report.notify_costs
         ],
     }
 
@@ -298,6 +355,7 @@ def _extras(report: Report) -> list[str]:
         f"peak {i.peak_growth_mb:+.1f} MB"
         for i in report.imports
     )
+    lines.extend(_sync_and_events_lines(report))
     for o in report.outcomes:
         if o.profile is not None:
             lines.append(
@@ -307,4 +365,59 @@ def _extras(report: Report) -> list[str]:
             components = ", ".join(f"{name} {pct}%" for name, pct in o.profile.by_component)
             lines.append(f"  self time by component: {components}")
             lines.extend(f"  self {pct:5.1f}%  {frame}" for frame, pct in o.profile.top_self[:10])
+    return lines
+
+
+def _sync_and_events_lines(report: Report) -> list[str]:
+    lines = []
+    live = report.live_events
+    if live is not None and live.memory is not None:
+        m = live.memory
+        points = ", ".join(f"{n} streams {mb:.1f} MB" for n, mb in m.points)
+        per = ", ".join(f"{k:.1f} KiB/stream at {n}" for n, k in m.kib_per_stream)
+        lines.append(
+            f"idle event streams: server RSS {points}; {per}; "
+            f"{m.rss_after_closing_mb:.1f} MB once back to {m.kept_streams}"
+        )
+    if live is not None and live.delay is not None:
+        d = live.delay
+        meets = "yes" if d.delay_ms.get("p99", 1e9) < EVENT_DELAY_P99_TARGET_MS else "NO"
+        lines.append(
+            f"event delay ({d.streams} streams, {d.users} users, {d.achieved_rate:g} writes/s "
+            f"for {d.seconds:g} s): answer -> event p50 {d.delay_ms.get('p50', 0):.1f} ms, "
+            f"p99 {d.delay_ms.get('p99', 0):.1f} ms, max {d.delay_ms.get('max', 0):.1f} ms "
+            f"(target p99 < {EVENT_DELAY_P99_TARGET_MS}: {meets}); "
+            f"{d.received_events:,}/{d.expected_events:,} events"
+        )
+        lines.append(
+            f"  sent -> event p50 {d.from_send_ms.get('p50', 0):.1f} / p99 "
+            f"{d.from_send_ms.get('p99', 0):.1f} ms; write p50 {d.write_ms.get('p50', 0):.1f} "
+            f"/ p99 {d.write_ms.get('p99', 0):.1f} ms, {d.write_errors} errors; "
+            f"{100 * d.before_answer_share:.0f}% of events before the answer; server CPU "
+            f"{d.server_cpu_percent:.0f}%, client CPU {d.client_cpu_percent:.0f}%, client "
+            f"loop lag p99 {d.loop_lag_ms.get('p99', 0):.1f} ms; other CPU "
+            f"{d.other_cpu_percent:.0f}%"
+        )
+    for f in report.full_syncs:
+        last = f.pulls[-1]
+        lines.append(
+            f"full sync ({f.server}): {f.objects:,} objects in {last.pages} pages "
+            f"({last.megabytes:.1f} MB), median {f.median_seconds:.2f} s "
+            f"({f.objects_per_second:,.0f} objects/s; runs "
+            + ", ".join(f"{p.seconds:.2f}" for p in f.pulls)
+            + " s)"
+        )
+    for n in report.notify_costs:
+        on, off = n.on, n.off
+        lines.append(
+            f"NOTIFY in the writes, {n.scenario.label}: on {statistics.median(on.rounds):,.0f} "
+            f"req/s (best round's p99 {on.result.p99_ms:.1f} ms), off "
+            f"{statistics.median(off.rounds):,.0f} req/s (p99 {off.result.p99_ms:.1f} ms, "
+            "as shipped), "
+            f"medians: cost {n.cost_percent:.1f}% (rounds on "
+            + "/".join(f"{r:,.0f}" for r in on.rounds)
+            + ", off "
+            + "/".join(f"{r:,.0f}" for r in off.rounds)
+            + ")"
+        )
     return lines

@@ -11,18 +11,18 @@ import time
 import uuid
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import asyncpg_ceiling, pool_fairness, processes
-from bench.api import Api
+from bench import asyncpg_ceiling, live_events, notify_trigger, pool_fairness, processes, sync_pull
+from bench.api import Account, Api
 from bench.console import say
 from bench.database import benchmark_database
 from bench.export_memory import measure_export, measure_import
 from bench.profiling import ProfileSummary, Recording
-from bench.report import Measured, Report, ScenarioOutcome, table, write_json
-from bench.scenarios import TASK_IDS_FILE, Scenario
+from bench.report import Measured, NotifyCost, Report, ScenarioOutcome, table, write_json
+from bench.scenarios import BY_KEY, MEASUREMENTS, TASK_IDS_FILE, Scenario
 from bench.seed import Seeded, Sizes, seed
 from bench.server import (
     Server,
@@ -37,6 +37,8 @@ from bench.server import (
 from bench.tools import find_py_spy, find_wrk
 from bench.wrk import RequestShape, Wrk, WrkResult, WrkRun
 from taskapp.adapters.postgres import migrations
+from taskapp.adapters.tokens import JwtTokenService
+from taskapp.config import load_settings
 
 RESULTS = Path(__file__).with_name("results")
 _NOISY_SHARE = 0.2  # other processes using more than 20% of a CPU: the figures are noisy
@@ -59,6 +61,12 @@ class Options:
     sizes: Sizes = field(default_factory=Sizes)
     database_name: str = "taskapp_bench"
     output: Path = RESULTS / "latest.json"
+    measurements: frozenset[str] = frozenset(MEASUREMENTS)  # see scenarios.MEASUREMENTS
+    stream_steps: tuple[int, ...] = (200, 1000)  # open idle streams to measure RSS at
+    event_rate: float = 100.0  # writes/s while measuring the event delay
+    event_warmup: int = 3
+    event_seconds: int = 15
+    sync_rounds: int = 3  # full syncs per server
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +81,8 @@ class Context:
     workers: int = 1
     reference: Server | None = None
     reference_wrk: Wrk | None = None
+    database_url: str = ""
+    environment: dict[str, str] = field(default_factory=dict)  # the servers'
 
 
 def _command_output(command: list[str]) -> str:
@@ -136,13 +146,18 @@ def _settle(server: Server, timeout: float = 10.0) -> None:
 
 
 def _measure_round(
-    context: Context, server: Server, wrk: Wrk, shape: RequestShape, connections: int
+    context: Context,
+    server: Server,
+    wrk: Wrk,
+    shape: RequestShape,
+    connections: int,
+    seconds: int | None = None,
 ) -> tuple[WrkResult, float, float]:
     """One measured wrk run: the result, the server's CPU % and other processes' CPU %."""
     ours = _ours(context)
     machine_before, started = processes.cpu_snapshot(), time.monotonic()
     cpu_before = processes.tree_cpu_seconds(server.pid)
-    result = wrk.run(shape, connections, context.options.duration)
+    result = wrk.run(shape, connections, seconds or context.options.duration)
     cpu = processes.tree_cpu_seconds(server.pid) - cpu_before
     elapsed = time.monotonic() - started
     other = processes.other_cpu_seconds(machine_before, processes.cpu_snapshot(), ours)
@@ -260,18 +275,43 @@ def _measure_exports(context: Context, report: Report) -> None:
     )
 
 
+EVENT_DELAY_STREAMS = 200  # 40 users x 5 streams
+# The writes measured with a NOTIFY trigger (migration 0011's, put back: notices inside the
+# writes, as before 0014) and as shipped (notices after commit). The first two are one
+# user's writes, which queue on that user's counter row anyway; the crowd's 64 users commit
+# side by side, where a lock every notifying commit takes would show.
+NOTIFY_COST_SCENARIOS = ("create_task", "toggle_task", "toggle_task_crowd")
+NOTIFY_ROUND_SECONDS = 5
+
+
+def _stream_users(options: Options) -> int:
+    """Users for the live-events measurements: 5 streams each, the most one may open."""
+    streams = 0
+    if "event_delay" in options.measurements:
+        streams = EVENT_DELAY_STREAMS
+    if "stream_memory" in options.measurements and options.stream_steps:
+        streams = max(streams, *options.stream_steps)
+    return -(-streams // live_events.STREAMS_PER_USER)
+
+
 def _needed_sizes(options: Options) -> Sizes:
     """Skip seeding what the selected scenarios do not read."""
     keys = {scenario.key for scenario in options.scenarios}
     sizes = options.sizes
+    syncs = "sync_page" in keys or "sync_full" in options.measurements
     return Sizes(
         tasks=sizes.tasks,
         stats_tasks=sizes.stats_tasks if "stats" in keys else 0,
         history_rows=sizes.history_rows if "history" in keys else 0,
         export_small=sizes.export_small if options.export else 0,
         export_large=sizes.export_large if options.export else 0,
-        crowd_users=sizes.crowd_users if any(s.crowd for s in options.scenarios) else 0,
+        crowd_users=sizes.crowd_users
+        if any(s.crowd for s in options.scenarios) or "notify_cost" in options.measurements
+        else 0,
         crowd_tasks=sizes.crowd_tasks,
+        sync_tasks=sizes.sync_tasks if syncs else 0,
+        stream_users=_stream_users(options),
+        stream_tasks=sizes.stream_tasks,
     )
 
 
@@ -307,7 +347,8 @@ def _phase(
         kind = detect_server(server.pid)
         report.meta["servers"][str(workers)] = kind
         reference = None
-        if options.reference and any(s.compared for s in scenarios):
+        compares = any(s.compared for s in scenarios) or (first and _syncs_fully(options))
+        if options.reference and compares:
             reference_port = free_port()
             reference = stack.enter_context(
                 running_server(
@@ -331,6 +372,8 @@ def _phase(
             reference_wrk=None
             if reference is None
             else Wrk(shared.wrk, reference.base_url + "/", threads=options.threads),
+            database_url=shared.url,
+            environment=shared.environment,
         )
         report.outcomes.extend(_run_scenario(s, context) for s in scenarios)
         if first:
@@ -338,7 +381,121 @@ def _phase(
             report.memory_after_load = processes.memory(server.pid)
             if options.export:
                 _measure_exports(context, report)
+            _measure_sync_and_events(context, report)
     return seeded
+
+
+def _syncs_fully(options: Options) -> bool:
+    return "sync_full" in options.measurements
+
+
+def _measure_sync_and_events(context: Context, report: Report) -> None:
+    """Issue 18's measurements, in an order that keeps them apart: idle streams' memory
+    and the event delay (on the same streams), the full sync, then the NOTIFY trigger's
+    cost (it disables the trigger for a while: nothing else may run meanwhile)."""
+    options, seeded, server = context.options, context.seeded, context.server
+    wanted = options.measurements
+    if {"stream_memory", "event_delay"} & wanted and seeded.stream_users:
+        report.live_events = _measure_live(context)
+    if "sync_full" in wanted and seeded.sync_user is not None:
+        servers = [("taskapp", server.base_url)]
+        if context.reference is not None:
+            servers.append(("reference", context.reference.base_url))
+        say(
+            f"full sync: {options.sizes.sync_tasks:,} tasks page by page, "
+            f"{options.sync_rounds} round(s) per server"
+        )
+        token = context.api.login(seeded.sync_account())
+        report.full_syncs = sync_pull.measure(
+            servers, token, options.sync_rounds, options.sizes.sync_tasks
+        )
+    if "notify_cost" in wanted:
+        report.notify_costs = [
+            _measure_notify_cost(context, BY_KEY[key]) for key in NOTIFY_COST_SCENARIOS
+        ]
+
+
+def _measure_live(context: Context) -> live_events.LiveEvents:
+    options, seeded = context.options, context.seeded
+    users = seeded.stream_users
+    tokens = _issue_tokens(context, users)
+    stream_users = [
+        live_events.StreamUser(token, seeded.stream_tasks[account.user_id])
+        for account, token in zip(users, tokens, strict=True)
+    ]
+    per_user = live_events.STREAMS_PER_USER
+    delay_users = (
+        stream_users[: EVENT_DELAY_STREAMS // per_user]
+        if "event_delay" in options.measurements
+        else []
+    )
+    steps: list[list[live_events.StreamUser]] = []
+    if "stream_memory" in options.measurements:
+        counts = sorted({*options.stream_steps, *([EVENT_DELAY_STREAMS] if delay_users else [])})
+        done = 0
+        for count in counts:
+            steps.append(stream_users[done // per_user : count // per_user])
+            done = count
+    say(
+        "live events: RSS at "
+        + ", ".join(str(c) for c in [0, *options.stream_steps])
+        + " idle streams"
+        if steps
+        else "live events"
+    )
+    return live_events.measure(
+        context.server.base_url,
+        context.server.pid,
+        delay_users,
+        steps,
+        rate=options.event_rate,
+        warmup=options.event_warmup,
+        duration=options.event_seconds,
+        ours=lambda: _ours(context),
+    )
+
+
+def _issue_tokens(context: Context, accounts: list[Account]) -> list[str]:
+    """Access tokens from taskapp's own token service with the run's secret, exactly as a
+    login issues them (they are stateless JWTs): 200 Argon2 logins would add a minute."""
+    settings = load_settings(context.environment, env_file=None)
+    service = JwtTokenService(
+        settings.jwt_secret,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        timedelta(seconds=settings.access_token_ttl_seconds),
+    )
+    now = datetime.now(UTC)
+    return [service.issue_access_token(account.user_id, now).token for account in accounts]
+
+
+def _measure_notify_cost(context: Context, scenario: Scenario) -> NotifyCost:
+    """The scenario on taskapp with 0011's per-change NOTIFY trigger put back ("on": the
+    notices inside the writes, as before migration 0014) and as shipped ("off": notices
+    after commit only): short rounds in ABBA order (on, off, off, on, ...), twice as many
+    as --rounds, so a drifting machine favours neither; the cost compares the medians."""
+    options, server, wrk = context.options, context.server, context.wrk
+    rounds = 2 * max(1, options.rounds)
+    seconds = min(options.duration, NOTIFY_ROUND_SECONDS)
+    say(
+        f"NOTIFY cost: {scenario.label}, NOTIFY in the writes (trigger) vs after commit, "
+        f"{rounds} x {seconds} s each"
+    )
+    shape = scenario.shape(context.api, context.seeded, context.scratch)
+    runs: dict[bool, list[tuple[WrkResult, float, float]]] = {True: [], False: []}
+    try:
+        if options.warmup:
+            wrk.run(shape, scenario.connections, options.warmup)
+            _settle(server)
+        for index in range(rounds):
+            for enabled in (True, False) if index % 2 == 0 else (False, True):
+                notify_trigger.set_enabled(context.database_url, enabled)
+                runs[enabled].append(
+                    _measure_round(context, server, wrk, shape, scenario.connections, seconds)
+                )
+    finally:
+        notify_trigger.set_enabled(context.database_url, False)
+    return NotifyCost(scenario, _best(runs[True]), _best(runs[False]))
 
 
 @dataclass(slots=True)

@@ -222,6 +222,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         compared=True,
         single_round=True,
     ),
+    # One page of a full sync (no cursor, the default limit of 500) of 10,000 tasks: the
+    # heaviest page (it groups the whole log). 16 connections: each answer is ~200 KB.
+    Scenario(
+        key="sync_page",
+        label="GET /sync (500 of 10k tasks)",
+        method="GET",
+        path="/api/v1/sync",
+        account=lambda s: s.sync_account(),
+        connections=16,
+        compared=True,
+    ),
     Scenario(
         key="get_task_during_logins",
         label="GET /tasks/{id} + 32 conns login",
@@ -235,3 +246,12 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 BY_KEY = {scenario.key: scenario for scenario in SCENARIOS}
+
+# Measurements that are not a wrk scenario (run after the scenarios, at the first worker
+# count); `--only` selects them by these keys as well.
+MEASUREMENTS: dict[str, str] = {
+    "stream_memory": "server RSS with 0, 200 and 1,000 idle event streams",
+    "event_delay": "write answered -> SSE event arrived, 100 writes/s over 200 streams",
+    "sync_full": "a full GET /sync of 10,000 tasks, page by page",
+    "notify_cost": "create and toggle with NOTIFY in the writes (trigger) vs after commit",
+}

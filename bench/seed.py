@@ -12,7 +12,13 @@ import asyncpg
 
 from bench.api import Account, Api
 from bench.console import say
-from bench.seed_sql import INSERT_CROWD_TASKS, INSERT_CROWD_USERS, INSERT_HISTORY, INSERT_TASKS
+from bench.seed_sql import (
+    INSERT_CROWD_TASKS,
+    INSERT_CROWD_USERS,
+    INSERT_HISTORY,
+    INSERT_SYNC_TASKS,
+    INSERT_TASKS,
+)
 
 _STATEMENT_TIMEOUT_SECONDS = 600
 HISTORY_ROWS = 1_000_000
@@ -29,6 +35,9 @@ class Sizes:
     export_large: int = 100_000
     crowd_users: int = 64  # the extra many-users toggle scenario
     crowd_tasks: int = 16  # per crowd user
+    sync_tasks: int = 10_000  # GET /sync: a full sync (each with its history entries)
+    stream_users: int = 0  # users for live event streams (5 streams each)
+    stream_tasks: int = 16  # per stream user: the tasks the event-delay writes toggle
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,19 +52,31 @@ class Seeded:
     task_ids: list[UUID]
     crowd: list[Account] = field(default_factory=list)
     crowd_tasks: list[tuple[UUID, UUID]] = field(default_factory=list)  # (user id, task id)
+    sync_user: Account | None = None  # sync_tasks tasks with their log
+    stream_users: list[Account] = field(default_factory=list)
+    stream_tasks: dict[UUID, list[UUID]] = field(default_factory=dict)  # user id -> tasks
+
+    def sync_account(self) -> Account:
+        if self.sync_user is None:
+            raise RuntimeError("the sync user was not seeded")
+        return self.sync_user
+
+    def logged_in(self, api: Api, accounts: list[Account]) -> list[str]:
+        """An access token for each account, _PARALLEL_LOGINS at a time."""
+        with ThreadPoolExecutor(_PARALLEL_LOGINS) as pool:
+            return list(pool.map(api.login, accounts))
 
     def crowd_pairs(self, api: Api) -> list[tuple[str, UUID]]:
         """(access token, task id) for every crowd task; logs every crowd user in."""
-        with ThreadPoolExecutor(_PARALLEL_LOGINS) as pool:
-            logged_in = pool.map(api.login, self.crowd)
-            tokens = dict(zip([a.user_id for a in self.crowd], logged_in, strict=True))
+        logged_in = self.logged_in(api, self.crowd)
+        tokens = dict(zip([a.user_id for a in self.crowd], logged_in, strict=True))
         return [(tokens[user_id], task_id) for user_id, task_id in self.crowd_tasks]
 
 
 def register_accounts(api: Api) -> dict[str, Account]:
     run = secrets.token_hex(4)
     password = secrets.token_urlsafe(18)  # 24 characters
-    roles = ("tasks", "writer", "login", "stats", "history", "export-small", "export-large")
+    roles = ("tasks", "writer", "login", "stats", "history", "export-small", "export-large", "sync")
     return {role: api.register(f"bench-{role}-{run}@example.com", password) for role in roles}
 
 
@@ -74,15 +95,15 @@ async def _insert_chunked(
 
 
 async def _crowd(
-    connection: asyncpg.Connection, template: Account, sizes: Sizes
+    connection: asyncpg.Connection, template: Account, users: int, tasks_each: int, kind: str
 ) -> tuple[list[Account], list[tuple[UUID, UUID]]]:
-    run = secrets.token_hex(4)
-    users = await connection.fetch(INSERT_CROWD_USERS, template.user_id, run, sizes.crowd_users)
-    crowd = [Account(row["email"], template.password, row["id"]) for row in users]
+    run = f"{kind}-{secrets.token_hex(4)}"
+    rows = await connection.fetch(INSERT_CROWD_USERS, template.user_id, run, users)
+    crowd = [Account(row["email"], template.password, row["id"]) for row in rows]
     tasks = await connection.fetch(
-        INSERT_CROWD_TASKS, [account.user_id for account in crowd], sizes.crowd_tasks
+        INSERT_CROWD_TASKS, [account.user_id for account in crowd], tasks_each
     )
-    say(f"  {len(crowd)} crowd users with {sizes.crowd_tasks} tasks each")
+    say(f"  {len(crowd)} {kind} users with {tasks_each} tasks each")
     return crowd, [(row["user_id"], row["id"]) for row in tasks]
 
 
@@ -101,9 +122,26 @@ async def _fill(url: str, accounts: dict[str, Account], sizes: Sizes) -> Seeded:
         if rows := sizes.history_rows:
             say(f"  {rows:,} history rows for history (about a minute)")
             await _insert_chunked(connection, INSERT_HISTORY, accounts["history"].user_id, rows)
+        if count := sizes.sync_tasks:
+            await _insert_chunked(connection, INSERT_SYNC_TASKS, accounts["sync"].user_id, count)
+            say(f"  {count:,} tasks with their history entries for sync")
         crowd, crowd_tasks = (
-            await _crowd(connection, accounts["writer"], sizes) if sizes.crowd_users else ([], [])
+            await _crowd(
+                connection, accounts["writer"], sizes.crowd_users, sizes.crowd_tasks, "crowd"
+            )
+            if sizes.crowd_users
+            else ([], [])
         )
+        stream_users, stream_tasks = (
+            await _crowd(
+                connection, accounts["writer"], sizes.stream_users, sizes.stream_tasks, "stream"
+            )
+            if sizes.stream_users
+            else ([], [])
+        )
+        by_user: dict[UUID, list[UUID]] = {}
+        for user_id, task_id in stream_tasks:
+            by_user.setdefault(user_id, []).append(task_id)
         say("  VACUUM ANALYZE")
         await connection.execute("VACUUM (ANALYZE)")
         task_ids = await connection.fetch(
@@ -122,6 +160,9 @@ async def _fill(url: str, accounts: dict[str, Account], sizes: Sizes) -> Seeded:
         task_ids=[row["id"] for row in task_ids],
         crowd=crowd,
         crowd_tasks=crowd_tasks,
+        sync_user=accounts["sync"] if sizes.sync_tasks else None,
+        stream_users=stream_users,
+        stream_tasks=by_user,
     )
 
 

@@ -62,3 +62,25 @@ SELECT gen_random_uuid(), u, 'Crowd task ' || g, NULL, false, NULL,
 FROM unnest($1::uuid[]) AS u, generate_series(1, $2::int) AS g
 RETURNING user_id, id
 """
+
+# The sync user's tasks as the log knows them: INSERT_TASKS's rows, each with its CREATED
+# history entry, and a COMPLETED one for those completed (`seq` from the history trigger,
+# so the log is the one the API would have written, and it NOTIFYs as the API's does).
+INSERT_SYNC_TASKS = (
+    "WITH task AS ("  # noqa: S608 - constant SQL, no input
+    + INSERT_TASKS
+    + """RETURNING id, user_id, title, is_completed, created_at, completed_at
+), created AS (
+    INSERT INTO task_history (id, user_id, task_id, task_title, action_type, description,
+                              created_at)
+    SELECT gen_random_uuid(), user_id, id, title, 'CREATED',
+           'Created task ''' || title || '''', created_at
+    FROM task
+)
+INSERT INTO task_history (id, user_id, task_id, task_title, action_type, description,
+                          created_at)
+SELECT gen_random_uuid(), user_id, id, title, 'COMPLETED',
+       'Completed task ''' || title || '''', completed_at
+FROM task WHERE is_completed
+"""
+)

@@ -16,8 +16,11 @@ from taskapp.adapters.postgres.migrations import head_revision
 from taskapp.adapters.postgres.rate_limiter import PostgresRateLimiter
 from taskapp.adapters.postgres.readiness import readiness_problem
 from taskapp.adapters.tokens import JwtTokenService
+from taskapp.adapters.webhook_http import HttpWebhookTargets
 from taskapp.config import Settings
+from taskapp.domain.model.webhooks import RetryPolicy
 from taskapp.domain.ports import Clock, PasswordHasher, RateLimiter
+from taskapp.domain.ports.webhooks import EventPayloads
 from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
 from taskapp.domain.services.api_tokens import ApiTokenService
 from taskapp.domain.services.exports import ExportService
@@ -29,6 +32,7 @@ from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.sync import SyncService
 from taskapp.domain.services.tasks import TaskService
+from taskapp.domain.services.webhooks import WebhookDispatcher, WebhookService
 
 Closer = Callable[[], Awaitable[None]]
 
@@ -52,6 +56,9 @@ class Container:
     api_tokens: ApiTokenService
     expected_revision: str | None
     sync: SyncService
+    webhooks: WebhookService
+    # Delivers webhooks; every serving process runs it (entrypoints/webhook_delivery.py).
+    dispatcher: WebhookDispatcher
     closers: list[Closer] = field(default_factory=list)
     # Ends every open event stream and refuses new ones (shutdown has begun).
     end_event_streams: Callable[[], None] = lambda: None
@@ -92,8 +99,16 @@ def api_token_hash_key(jwt_secret: str) -> bytes:
 
 
 def build_container(
-    settings: Settings, clock: Clock | None = None, hasher: PasswordHasher | None = None
+    settings: Settings,
+    payloads: EventPayloads,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    *,
+    long_lived: bool = True,
 ) -> Container:
+    """`payloads` encodes webhook bodies in the API's shapes (the HTTP layer owns those).
+    Nothing here connects: the pool opens connections on first use. `long_lived=False`
+    (serverless) starts no background work that would outlive a request."""
     if settings.database_url is None:
         raise ValueError("the database URL must be resolved before building the container")
     database = Database(
@@ -104,9 +119,11 @@ def build_container(
             connect_timeout_seconds=settings.db_connect_timeout_seconds,
             statement_timeout_seconds=settings.db_statement_timeout_seconds,
             statement_cache=settings.db_statement_cache,
+            transaction_pooler=settings.behind_transaction_pooler,
         ),
+        direct_url=settings.database_direct_url,
     )
-    adapters = PostgresAdapters(database)
+    adapters = PostgresAdapters(database, long_lived=long_lived)
     clock = clock or SystemClock()
     tokens = JwtTokenService(
         settings.jwt_secret,
@@ -121,7 +138,13 @@ def build_container(
         adapters.change_feed.close()
 
     closers.append(end_event_streams)
+    closers.append(adapters.change_notifier.close)
     closers.append(adapters.api_tokens.close)
+    targets = HttpWebhookTargets(
+        allow_private=settings.webhook_allow_private_targets,
+        timeout=timedelta(seconds=settings.webhook_timeout_seconds),
+    )
+    closers.append(targets.close)
     accounts = AccountService(
         uow=adapters.accounts_unit,
         reads=adapters.account_reads,
@@ -172,8 +195,29 @@ def build_container(
             adapters.sync_reads,
             adapters.event_tickets,
             adapters.change_feed,
+            adapters.stream_slots,
             clock,
             heartbeat_seconds=settings.events_heartbeat_seconds,
+        ),
+        webhooks=WebhookService(
+            adapters.webhooks,
+            targets,
+            adapters.sync_reads,
+            payloads,
+            clock,
+            allow_http=settings.webhook_allow_private_targets,
+        ),
+        dispatcher=WebhookDispatcher(
+            adapters.webhooks,
+            adapters.sync_reads,
+            targets,
+            payloads,
+            clock,
+            policy=RetryPolicy(
+                base=timedelta(seconds=settings.webhook_retry_base_seconds),
+                window=timedelta(seconds=settings.webhook_retry_window_seconds),
+            ),
+            timeout=timedelta(seconds=settings.webhook_timeout_seconds),
         ),
         closers=closers,
         end_event_streams=adapters.change_feed.close,

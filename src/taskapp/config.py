@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, TypeVar
+from urllib.parse import urlsplit
 
 import platformdirs
 from dotenv import dotenv_values
@@ -21,9 +22,19 @@ Environment = Literal["development", "production"]
 _T = TypeVar("_T")
 _MIN_JWT_SECRET_BYTES = 32
 _DATABASE_URL_SCHEMES = ("postgresql://", "postgres://", "postgresql+asyncpg://")
+# Neon's pooled endpoints carry this in their host name (ep-name-123456-pooler.region...).
+_NEON_POOLER_MARK = "-pooler."
+Pooler = Literal["none", "transaction"]
 # The HTTP server (granian) reads headers into one buffer of this size: at least 8 KiB.
 _MIN_HEADER_BYTES = 8 * 1024
 _MAX_HEADER_BYTES = 1024 * 1024
+
+
+# The usual development servers (Next.js / CRA 3000, Vite 5173, webpack / Vue CLI 8080),
+# allowed cross-origin in development when CORS_ORIGINS is unset (decision 0019).
+DEVELOPMENT_CORS_ORIGINS = tuple(
+    f"http://{host}:{port}" for port in (3000, 5173, 8080) for host in ("localhost", "127.0.0.1")
+)
 
 
 class ConfigError(Exception):
@@ -39,7 +50,7 @@ class Settings:
     log_level: str = "INFO"
     access_log: bool = True
     environment: Environment = "development"
-    cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    cors_origins: tuple[str, ...] = DEVELOPMENT_CORS_ORIGINS
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir("taskapp")))
     jwt_secret: str = ""
     jwt_issuer: str = "taskapp"
@@ -51,6 +62,14 @@ class Settings:
     db_connect_timeout_seconds: float = 5.0
     db_statement_timeout_seconds: float = 15.0
     db_statement_cache: bool = True
+    # A connection pooler in transaction mode (PgBouncer, Neon's pooled endpoint) between
+    # taskapp and PostgreSQL: no statement cache, no session state, and what needs a session
+    # (migrations' advisory lock, LISTEN) goes to `database_direct_url` instead.
+    db_pooler: Pooler = "none"
+    database_direct_url: str | None = None
+    # `taskapp serve` applies pending migrations before serving (off when a one-shot
+    # `taskapp db upgrade` runs them, e.g. docker-compose's migrate service, or CI).
+    migrate_on_start: bool = True
     max_request_body_bytes: int = 64 * 1024
     # The server's limits on the way in (see README, Configuration).
     max_request_header_bytes: int = 16 * 1024
@@ -65,10 +84,34 @@ class Settings:
     redis_url: str | None = None
     # A comment line on an idle live-event stream (GET /api/v1/events) this often.
     events_heartbeat_seconds: float = 15.0
+    # Webhooks: every process delivers unless told not to (serverless, or a dedicated API tier).
+    webhook_delivery: bool = True
+    # Development and tests only: targets on loopback/private addresses and plain http.
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_seconds: float = 10.0
+    webhook_retry_base_seconds: float = 5.0
+    webhook_retry_window_seconds: int = 86400
+    webhook_poll_seconds: float = 0.5
+    webhook_delivery_retention_days: int = 30
+    # Whether DATABASE_URL came from the environment (not the embedded database's).
+    database_url_given: bool = False
 
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def behind_transaction_pooler(self) -> bool:
+        return self.db_pooler == "transaction"
+
+    @property
+    def session_database_url(self) -> str | None:
+        """A connection that keeps its session (advisory locks, LISTEN): the direct URL, or
+        DATABASE_URL itself when no transaction pooler is in between; None when there is a
+        pooler and no DATABASE_DIRECT_URL."""
+        if self.database_direct_url is not None:
+            return self.database_direct_url
+        return None if self.behind_transaction_pooler else self.database_url
 
     def with_database_url(self, url: str) -> Settings:
         return replace(self, database_url=url)
@@ -96,8 +139,13 @@ def _parse(env: Mapping[str, str]) -> Settings:
     defaults = Settings()
     environment = reader.choice("ENVIRONMENT", ("development", "production"), "development")
     data_dir = Path(reader.text("TASKAPP_DATA_DIR", str(defaults.data_dir))).expanduser()
+    database_url = reader.optional("DATABASE_URL")
     settings = Settings(
-        database_url=reader.optional("DATABASE_URL"),
+        database_url=database_url,
+        database_direct_url=reader.optional("DATABASE_DIRECT_URL"),
+        db_pooler=_pooler(
+            reader.choice("DB_POOLER", ("auto", "none", "transaction"), "auto"), database_url
+        ),
         host=reader.text("HOST", defaults.host),
         port=reader.integer("PORT", defaults.port, low=1, high=65535),
         workers=reader.integer("WEB_CONCURRENCY", defaults.workers, low=1, high=256),
@@ -106,7 +154,10 @@ def _parse(env: Mapping[str, str]) -> Settings:
         ),
         access_log=reader.boolean("ACCESS_LOG", defaults.access_log),
         environment="production" if environment == "production" else "development",
-        cors_origins=reader.csv("CORS_ORIGINS", defaults.cors_origins),
+        # Production: exactly CORS_ORIGINS (unset: no other origin may call the API).
+        cors_origins=reader.csv(
+            "CORS_ORIGINS", () if environment == "production" else DEVELOPMENT_CORS_ORIGINS
+        ),
         data_dir=data_dir,
         jwt_secret=reader.text("JWT_SECRET", ""),
         jwt_issuer=reader.text("JWT_ISSUER", defaults.jwt_issuer),
@@ -128,6 +179,7 @@ def _parse(env: Mapping[str, str]) -> Settings:
             "DB_STATEMENT_TIMEOUT_SECONDS", defaults.db_statement_timeout_seconds
         ),
         db_statement_cache=reader.boolean("DB_STATEMENT_CACHE", defaults.db_statement_cache),
+        migrate_on_start=reader.boolean("MIGRATE_ON_START", defaults.migrate_on_start),
         max_request_body_bytes=reader.integer(
             "MAX_REQUEST_BODY_BYTES", defaults.max_request_body_bytes, low=1024
         ),
@@ -161,13 +213,46 @@ def _parse(env: Mapping[str, str]) -> Settings:
         events_heartbeat_seconds=reader.number(
             "EVENTS_HEARTBEAT_SECONDS", defaults.events_heartbeat_seconds, high=300
         ),
+        webhook_delivery=reader.boolean("WEBHOOK_DELIVERY", defaults.webhook_delivery),
+        webhook_allow_private_targets=reader.boolean(
+            "WEBHOOK_ALLOW_PRIVATE_TARGETS", defaults.webhook_allow_private_targets
+        ),
+        webhook_timeout_seconds=reader.number(
+            "WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds, high=60
+        ),
+        webhook_retry_base_seconds=reader.number(
+            "WEBHOOK_RETRY_BASE_SECONDS", defaults.webhook_retry_base_seconds
+        ),
+        webhook_retry_window_seconds=reader.integer(
+            "WEBHOOK_RETRY_WINDOW_SECONDS", defaults.webhook_retry_window_seconds, low=1
+        ),
+        webhook_poll_seconds=reader.number(
+            "WEBHOOK_POLL_SECONDS", defaults.webhook_poll_seconds, high=60
+        ),
+        webhook_delivery_retention_days=reader.integer(
+            "WEBHOOK_DELIVERY_RETENTION_DAYS", defaults.webhook_delivery_retention_days, low=1
+        ),
     )
-    url = settings.database_url
-    if url is not None and not url.startswith(_DATABASE_URL_SCHEMES):
-        raise ConfigError(
-            "DATABASE_URL must start with postgresql://, postgres:// or postgresql+asyncpg://"
-        )
+    for name, url in (
+        ("DATABASE_URL", settings.database_url),
+        ("DATABASE_DIRECT_URL", settings.database_direct_url),
+    ):
+        if url is not None and not url.startswith(_DATABASE_URL_SCHEMES):
+            raise ConfigError(
+                f"{name} must start with postgresql://, postgres:// or postgresql+asyncpg://"
+            )
+    if settings.database_direct_url is not None and settings.database_url is None:
+        raise ConfigError("DATABASE_DIRECT_URL needs DATABASE_URL (the pooled connection)")
     return replace(settings, jwt_secret=_resolve_jwt_secret(settings))
+
+
+def _pooler(choice: str, database_url: str | None) -> Pooler:
+    """`auto`: a transaction pooler when the URL is a Neon pooled endpoint (its host name has
+    `-pooler.`), none otherwise. PgBouncer cannot be recognised from its URL: say so."""
+    if choice == "auto":
+        host = urlsplit(database_url or "").hostname or ""
+        return "transaction" if _NEON_POOLER_MARK in host else "none"
+    return "transaction" if choice == "transaction" else "none"
 
 
 def _trusted_proxies(entries: tuple[str, ...]) -> tuple[str, ...]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator
+import ipaddress
+import socket
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,11 +15,13 @@ import pytest
 from argon2 import PasswordHasher as Argon2Hasher
 from litestar import Litestar
 
+from taskapp.adapters import webhook_http
 from taskapp.adapters.passwords import Argon2PasswordHasher
 from taskapp.bootstrap import Container, build_container
 from taskapp.config import Settings
 from taskapp.domain.ports import Clock
 from taskapp.entrypoints.http.app import create_app
+from taskapp.entrypoints.http.webhook_payloads import JsonEventPayloads
 
 PASSWORD = "correct horse battery staple"
 
@@ -34,8 +38,29 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         jwt_secret="test-secret-" + "x" * 40,
         rate_limit_per_address=10_000,
         rate_limit_per_email=10_000,
+        # No in-process app delivers webhooks: a schema-valid public target must never be
+        # sent a packet (tests/api/test_webhook_delivery.py delivers to 127.0.0.1).
+        webhook_delivery=False,
     )
     return dataclasses.replace(base, **overrides)
+
+
+async def _no_dns(host: str, port: int) -> list[str]:
+    """Webhook targets named in these tests resolve without a DNS query leaving the
+    machine: `localhost` is loopback, every other name does not exist."""
+    if host == "localhost":
+        return ["127.0.0.1"]
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        raise socket.gaierror(socket.EAI_NONAME, "not resolved in tests") from None
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _hermetic_webhook_targets() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(webhook_http, "resolve", _no_dns)
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +75,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 
 @pytest.fixture(scope="session")
 async def container(settings: Settings) -> AsyncIterator[Container]:
-    container = build_container(settings, hasher=fast_hasher())
+    container = build_container(settings, JsonEventPayloads(), hasher=fast_hasher())
     yield container
     await container.close()
 
@@ -77,7 +102,7 @@ async def serve_with(
     settings: Settings, clock: Clock | None = None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client for an app of its own: its own settings, container (and clock), closed after."""
-    container = build_container(settings, clock=clock, hasher=fast_hasher())
+    container = build_container(settings, JsonEventPayloads(), clock=clock, hasher=fast_hasher())
     try:
         async with serve(create_app(settings, container)) as client:
             yield client

@@ -1,28 +1,33 @@
-"""CORS proven in a real browser: a page on http://localhost:3000 calls the API with a token.
+"""CORS proven in a real browser: a page on http://localhost:3000 calls the API with a token,
+reads the headers the API exposes (ETag, Location, an export's Content-Disposition), and a
+page on an origin the API does not allow is refused by the browser.
 
-Headless Chromium (Debian package `chromium`) loads the page; the page's script does a
-preflighted POST and a GET against a real server process and writes what it saw into the
-DOM, which Chromium prints. `.ci/run` installs Chromium, so CI always runs this test.
+Headless Chromium (Debian package `chromium`) loads the page; the page's script calls a real
+server process and writes what it saw into the DOM, which Chromium prints. `.ci/run`
+installs Chromium, so CI always runs this test.
 """
 
 from __future__ import annotations
 
 import functools
+import html
 import json
 import re
 import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.conftest import PASSWORD
 from tests.api.helpers import unique_email
-from tests.support.servers import running_servers
+from tests.support.servers import free_port, running_servers
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PAGE_ORIGIN_PORT = 3000
@@ -49,6 +54,10 @@ PAGE = """<!doctype html>
     const body = await listed.json();
     out.list_status = listed.status;
     out.titles = body.data.items.map(t => t.title);
+    const exported = await fetch(api + "/api/v1/tasks/export?format=csv", {headers: auth});
+    out.export_status = exported.status;
+    out.disposition = exported.headers.get("Content-Disposition");
+    out.csv = await exported.text();
   } catch (error) {
     out.error = String(error);
   }
@@ -59,8 +68,33 @@ PAGE = """<!doctype html>
 """
 
 
+REFUSED_PAGE = """<!doctype html>
+<html><head><title>pending</title></head><body><pre id="result">pending</pre>
+<script>
+(async () => {
+  const out = {};
+  try {
+    const answer = await fetch("%(api)s/api/v1/tasks", {
+      headers: {"Authorization": "Bearer %(token)s"},
+    });
+    out.status = answer.status;
+  } catch (error) {
+    out.error = error.name + ": " + error.message;
+  }
+  document.getElementById("result").textContent = JSON.stringify(out);
+  document.title = "done";
+})();
+</script></body></html>
+"""
+
+
 @pytest.fixture
-def api_server(database_url: str, tmp_path: Path) -> Iterator[str]:
+def server_log(tmp_path: Path) -> Path:
+    return tmp_path / "server.log"
+
+
+@pytest.fixture
+def api_server(database_url: str, tmp_path: Path, server_log: Path) -> Iterator[str]:
     environment = {
         "DATABASE_URL": database_url,
         "TASKAPP_DATA_DIR": str(tmp_path),
@@ -68,20 +102,19 @@ def api_server(database_url: str, tmp_path: Path) -> Iterator[str]:
         "CORS_ORIGINS": f"http://localhost:{PAGE_ORIGIN_PORT}",
         "LOG_LEVEL": "WARNING",
     }
-    with running_servers(1, tmp_path, environment) as urls:
+    with running_servers(1, tmp_path, environment, log=server_log) as urls:
         yield urls[0]
 
 
-@pytest.fixture
-def page_origin(tmp_path: Path) -> Iterator[Path]:
-    """A static file server on http://localhost:3000 (the default CORS origin)."""
-    root = tmp_path / "site"
+@contextmanager
+def static_site(root: Path, port: int) -> Iterator[Path]:
+    """A static file server for `root` on 127.0.0.1:`port`."""
     root.mkdir()
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", PAGE_ORIGIN_PORT), handler)
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     except OSError as error:  # another program holds it: an environment conflict, not ours
-        pytest.skip(f"port {PAGE_ORIGIN_PORT} is taken, cannot serve the page there: {error}")
+        pytest.skip(f"port {port} is taken, cannot serve the page there: {error}")
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -91,22 +124,33 @@ def page_origin(tmp_path: Path) -> Iterator[Path]:
         server.server_close()
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
-)
-def test_a_page_on_another_origin_calls_the_api_with_a_token(
-    api_server: str, page_origin: Path
-) -> None:
+@pytest.fixture
+def page_origin(tmp_path: Path) -> Iterator[Path]:
+    """A static file server on http://localhost:3000 (the allowed CORS origin)."""
+    with static_site(tmp_path / "site", PAGE_ORIGIN_PORT) as root:
+        yield root
+
+
+@pytest.fixture
+def refused_origin(tmp_path: Path) -> Iterator[tuple[Path, int]]:
+    """A static file server on another port: an origin the API does not allow."""
+    port = free_port()
+    with static_site(tmp_path / "elsewhere", port) as root:
+        yield root, port
+
+
+def sign_in(api_server: str) -> str:
     email = unique_email()
     httpx.post(f"{api_server}/api/v1/auth/register", json={"email": email, "password": PASSWORD})
     login = httpx.post(
         f"{api_server}/api/v1/auth/login", json={"email": email, "password": PASSWORD}
     )
-    token = login.json()["data"]["access_token"]
-    api_origin = api_server.replace("127.0.0.1", "localhost")
-    (page_origin / "index.html").write_text(PAGE % {"api": api_origin, "token": token})
+    token: str = login.json()["data"]["access_token"]
+    return token
 
+
+def browse(url: str, profile: Path) -> dict[str, Any]:
+    """What the page at `url` wrote into its `<pre id="result">`, as JSON."""
     assert CHROMIUM is not None
     result = subprocess.run(
         [
@@ -119,10 +163,10 @@ def test_a_page_on_another_origin_calls_the_api_with_a_token(
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            f"--user-data-dir={page_origin.parent / 'chromium-profile'}",
+            f"--user-data-dir={profile}",
             "--virtual-time-budget=15000",
             "--dump-dom",
-            f"http://localhost:{PAGE_ORIGIN_PORT}/index.html",
+            url,
         ],
         capture_output=True,
         text=True,
@@ -131,7 +175,25 @@ def test_a_page_on_another_origin_calls_the_api_with_a_token(
     )
     match = re.search(r'<pre id="result">(.*?)</pre>', result.stdout, re.S)
     assert match is not None, result.stderr[-2000:]
-    seen = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    seen: dict[str, Any] = json.loads(html.unescape(match.group(1)))
+    return seen
+
+
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
+)
+
+
+@needs_chromium
+def test_a_page_on_another_origin_calls_the_api_with_a_token(
+    api_server: str, page_origin: Path
+) -> None:
+    token = sign_in(api_server)
+    api_origin = api_server.replace("127.0.0.1", "localhost")
+    (page_origin / "index.html").write_text(PAGE % {"api": api_origin, "token": token})
+
+    seen = browse(f"http://localhost:{PAGE_ORIGIN_PORT}/index.html", page_origin.parent / "profile")
     assert seen.get("error") is None, seen
     assert seen["create_status"] == 201
     assert seen["etag"] == '"1"'  # readable only because the API exposes it
@@ -139,3 +201,25 @@ def test_a_page_on_another_origin_calls_the_api_with_a_token(
     assert seen["request_id"]
     assert seen["list_status"] == 200
     assert seen["titles"] == ["from the browser"]
+    # An export read through CORS: the file name is there for the page to save it under.
+    assert seen["export_status"] == 200
+    assert re.fullmatch(r'attachment; filename="tasks-[^"]+\.csv"', seen["disposition"]), seen
+    assert "from the browser" in seen["csv"]
+
+
+@needs_chromium
+def test_a_page_on_an_origin_not_allowed_is_refused_by_the_browser(
+    api_server: str, refused_origin: tuple[Path, int], server_log: Path
+) -> None:
+    root, port = refused_origin
+    token = sign_in(api_server)
+    api_origin = api_server.replace("127.0.0.1", "localhost")
+    (root / "index.html").write_text(REFUSED_PAGE % {"api": api_origin, "token": token})
+
+    seen = browse(f"http://localhost:{port}/index.html", root.parent / "profile-refused")
+    # The preflight (Authorization is not a simple header) is answered without
+    # Access-Control-Allow-Origin, so the browser never sends the request: fetch rejects.
+    assert seen.get("status") is None, seen
+    assert seen["error"].startswith("TypeError"), seen
+    # ... and the server says which origin it refused, so the fix is one grep away (0019).
+    assert f"http://localhost:{port}" in server_log.read_text()

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Iterator
+import socket
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,8 @@ import httpx
 import pytest
 
 from tests.api.helpers import assert_error, signed_in
-from tests.support.servers import running_servers
+from tests.support.servers import resident_bytes, running_servers
+from tests.support.tcp_proxy import proxied_server
 
 pytestmark = pytest.mark.slow
 
@@ -162,6 +165,61 @@ async def test_a_change_reaches_an_open_stream_within_a_second(
         assert (await stream.next()).is_heartbeat  # and nothing else
 
 
+async def test_every_kind_of_change_has_its_event_name(client: httpx.AsyncClient) -> None:
+    me = await signed_in(client)
+    async with opened(client, me) as stream:
+        one = (await client.post("/api/v1/lists", json={"name": "One"}, headers=me)).json()
+        two = (await client.post("/api/v1/lists", json={"name": "Two"}, headers=me)).json()
+        one_id, two_id = one["data"]["id"], two["data"]["id"]
+        task_id = (await new_task(client, me, "t")).json()["data"]["id"]
+        task = f"/api/v1/tasks/{task_id}"
+        calls = [
+            client.patch(task, json={"title": "t2"}, headers=me),
+            client.patch(f"{task}/complete", headers=me),
+            client.patch(f"{task}/incomplete", headers=me),
+            client.post(f"{task}/move", json={"list_id": one_id}, headers=me),
+            client.delete(task, headers=me),
+            client.patch(f"/api/v1/lists/{one_id}", json={"name": "Uno"}, headers=me),
+            client.post(f"/api/v1/lists/{one_id}/move", json={"after_id": two_id}, headers=me),
+            client.delete(f"/api/v1/lists/{one_id}", headers=me),
+        ]
+        for call in calls:
+            response = await call
+            assert response.status_code == 200, response.text
+        # Which event each change gives is the point here; timing has tests of its own.
+        got = [await stream.change(5 * WITHIN) for _ in range(11)]
+    assert [(e.event, e.data["id"]) for e in got] == [
+        ("list.created", one_id),
+        ("list.created", two_id),
+        ("task.created", task_id),
+        ("task.updated", task_id),
+        ("task.completed", task_id),
+        ("task.reopened", task_id),
+        ("task.moved", task_id),
+        ("task.deleted", task_id),
+        ("list.updated", one_id),
+        ("list.moved", one_id),
+        ("list.deleted", one_id),
+    ]
+    # Each object as it is now: the task and list are gone, so their events carry ids only
+    # where they are deletions, and the latest state of what is left otherwise.
+    assert got[1].data["name"] == "Two"
+    assert got[7].data == {"id": task_id}
+    assert got[10].data == {"id": one_id}
+
+
+async def test_a_ticket_opens_nothing_but_the_event_stream(client: httpx.AsyncClient) -> None:
+    me = await signed_in(client)
+    ticket = (await client.post(f"{EVENTS}/ticket", headers=me)).json()["data"]["ticket"]
+    for path in ("/api/v1/tasks", "/api/v1/sync", "/api/v1/auth/me"):
+        response = await client.get(path, params={"ticket": ticket})
+        # Refused: elsewhere `ticket` is no credential (401), or not even a parameter (422).
+        assert response.status_code in (401, 422), response.text
+        assert response.json()["data"] is None
+    async with opened(client, params={"ticket": ticket}) as stream:  # still unused
+        assert (await stream.next()).is_heartbeat
+
+
 async def test_resuming_gives_exactly_the_missed_events(client: httpx.AsyncClient) -> None:
     me = await signed_in(client)
     first = (await new_task(client, me, "first")).json()["data"]
@@ -245,6 +303,46 @@ async def test_the_sixth_stream_of_a_user_is_refused(client: httpx.AsyncClient) 
         await asyncio.sleep(0.1)
 
 
+async def test_the_stream_limit_holds_across_instances(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Two server processes on one database: 3 streams on one and 2 on the other are all a
+    user gets; the 6th is 429 on either; a stream closed on one frees a place on the other."""
+    data_dir = tmp_path_factory.mktemp("events-limit")
+    with running_servers(2, data_dir, _environment(database_url, data_dir)) as (one, two):
+        async with (
+            httpx.AsyncClient(base_url=one, timeout=10) as first,
+            httpx.AsyncClient(base_url=two, timeout=10) as second,
+        ):
+            me = await signed_in(first)
+            async with (
+                contextlib.AsyncExitStack() as streams,
+                contextlib.AsyncExitStack() as one_of_them,
+            ):
+                await one_of_them.enter_async_context(opened(first, me))
+                for _ in range(2):
+                    await streams.enter_async_context(opened(first, me))
+                for _ in range(2):
+                    await streams.enter_async_context(opened(second, me))
+                for client in (first, second):
+                    response = await refused(client, me)
+                    assert_error(response, 429, "RATE_LIMITED")
+                    assert "retry-after" in response.headers
+                await one_of_them.aclose()  # closed on the first instance ...
+                deadline = asyncio.get_running_loop().time() + 5
+                while True:  # ... and its place is free on the second
+                    probe = second.stream("GET", EVENTS, headers=me)
+                    response = await streams.enter_async_context(probe)
+                    if response.status_code == 200:
+                        break  # and stays open
+                    await response.aread()
+                    assert_error(response, 429, "RATE_LIMITED")
+                    assert asyncio.get_running_loop().time() < deadline, "no place was freed"
+                    await asyncio.sleep(0.1)
+                for client in (first, second):  # five again: 2 on the first, 3 on the second
+                    assert_error(await refused(client, me), 429, "RATE_LIMITED")
+
+
 async def test_shutting_down_ends_open_streams(
     database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -294,3 +392,164 @@ async def test_a_change_through_one_instance_reaches_a_stream_on_another(
                 assert event.event == "task.created"
                 assert event.data["id"] == created.json()["data"]["id"]
                 assert event.id == created.headers["x-sync-cursor"]
+
+
+def _read_until(connection: socket.socket, marker: bytes, times: int) -> int:
+    """Read from a blocking socket until `marker` was seen `times` times; the bytes read."""
+    seen, total, tail = 0, 0, b""
+    while seen < times:
+        chunk = connection.recv(1 << 20)
+        assert chunk, "the stream ended early"
+        total += len(chunk)
+        window = tail + chunk
+        seen += window.count(marker) - tail.count(marker)
+        tail = window[-len(marker) :]
+    return total
+
+
+async def test_a_reader_that_stops_reading_costs_the_server_no_memory(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A client opens a stream and never reads (a small receive buffer, no recv) while many
+    large changes are written: the server does not buffer them for it (a stream holds a
+    wake-up flag and reads the log itself when its socket takes more), and another stream
+    of the same user still gets every change promptly."""
+    data_dir = tmp_path_factory.mktemp("events-slow")
+    processes: list[subprocess.Popen[bytes]] = []
+    environment = _environment(database_url, data_dir)
+    with running_servers(1, data_dir, environment, processes=processes) as (url,):
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            me = await signed_in(client)
+            tasks = [(await new_task(client, me, f"big {n}")).json()["data"] for n in range(4)]
+            big = "漢" * 4990  # 15 kB of UTF-8 in every event
+
+            async def rewrite(task: dict[str, Any], rounds: int) -> None:
+                for n in range(rounds):
+                    response = await client.patch(
+                        f"/api/v1/tasks/{task['id']}",
+                        json={"description": f"{big}{n:06d}"},
+                        headers=me,
+                    )
+                    assert response.status_code == 200, response.text
+
+            await asyncio.gather(*(rewrite(task, 10) for task in tasks))  # warm up
+            host, port = url.removeprefix("http://").split(":")
+            stalled = socket.socket()
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.connect((host, int(port)))
+            stalled.sendall(
+                f"GET {EVENTS} HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: {me['Authorization']}\r\n"
+                "Accept: text/event-stream\r\n\r\n".encode()
+            )
+            try:
+                async with opened(client, me) as watcher:
+                    last_seen: dict[str, str] = {}
+
+                    async def watch() -> None:
+                        while True:
+                            event = await watcher.next(seconds=30)
+                            if event.data and "description" in event.data:
+                                last_seen[event.data["id"]] = event.data["description"][-6:]
+
+                    watching = asyncio.create_task(watch())
+                    await asyncio.sleep(0.5)
+                    before = resident_bytes(processes[0].pid)
+                    rounds = 300  # 4 x 300 changes of 15 kB: 18 MB the stalled client never reads
+                    await asyncio.gather(*(rewrite(task, rounds) for task in tasks))
+                    deadline = asyncio.get_running_loop().time() + WITHIN * 3
+                    final = f"{rounds - 1:06d}"
+                    while any(last_seen.get(task["id"]) != final for task in tasks):
+                        assert asyncio.get_running_loop().time() < deadline, last_seen
+                        await asyncio.sleep(0.05)
+                    after = resident_bytes(processes[0].pid)
+                    watching.cancel()
+                    assert after - before < 10 << 20, (before, after)
+                # The stalled stream was held back, not dropped: read now, it has them all.
+                changes = rounds * len(tasks)
+                received = await asyncio.wait_for(
+                    asyncio.to_thread(_read_until, stalled, b"event: task.updated", changes), 30
+                )
+                assert received > changes * len(big.encode())
+            finally:
+                stalled.close()
+
+
+async def until_answered(
+    seconds: float, call: Callable[[], Awaitable[httpx.Response]], status: int
+) -> httpx.Response:
+    """`call` again until it answers `status` (the database is coming back)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            response = await call()
+            if response.status_code == status:
+                return response
+            assert response.status_code == 503, response.text
+        assert asyncio.get_running_loop().time() < deadline, "the service did not come back"
+        await asyncio.sleep(0.2)
+
+
+@pytest.mark.parametrize(("outage", "ends_within"), [("cut", 3.0), ("stall", 10.0)])
+async def test_the_database_going_away_ends_streams_and_resuming_misses_nothing(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, outage: str, ends_within: float
+) -> None:
+    """The database goes away under an open stream (every connection cut, or a partition
+    where no byte gets through): the stream ends within seconds, not hanging; once the
+    database is back, the client resumes with Last-Event-ID and gets exactly the changes
+    made since, nothing missed, nothing repeated."""
+    data_dir = tmp_path_factory.mktemp(f"events-{outage}")
+    async with (
+        proxied_server(database_url, data_dir, _environment(database_url, data_dir)) as (
+            server,
+            proxy,
+        ),
+        httpx.AsyncClient(base_url=server, timeout=10) as client,
+    ):
+        me = await signed_in(client)
+        kept = (await new_task(client, me, "kept")).json()["data"]
+        async with opened(client, me) as stream:
+            await new_task(client, me, "seen")
+            seen = await stream.change()
+            proxy.cut() if outage == "cut" else proxy.stall()
+            started = asyncio.get_running_loop().time()
+            with contextlib.suppress(StopAsyncIteration):
+                while True:
+                    await stream.next(seconds=ends_within)
+            assert asyncio.get_running_loop().time() - started < ends_within
+        if outage == "cut":  # meanwhile: no change can be made, no stream opened
+            down = await client.post("/api/v1/tasks", json={"title": "lost"}, headers=me)
+            assert_error(down, 503, "SERVICE_UNAVAILABLE")
+            assert_error(
+                await refused(client, {**me, "Last-Event-ID": seen.id or ""}),
+                503,
+                "SERVICE_UNAVAILABLE",
+            )
+        proxy.restore()
+
+        def create() -> Awaitable[httpx.Response]:
+            return client.post("/api/v1/tasks", json={"title": "after"}, headers=me)
+
+        after = (await until_answered(30, create, 201)).json()["data"]
+        resume = {**me, "Last-Event-ID": seen.id or ""}
+        response = await until_answered(
+            15,
+            lambda: client.send(client.build_request("GET", EVENTS, headers=resume), stream=True),
+            200,
+        )
+        async with contextlib.aclosing(response):
+            resumed = Stream(response)
+            patched = await client.patch(
+                f"/api/v1/tasks/{after['id']}", json={"title": "after, edited"}, headers=me
+            )
+            assert patched.status_code == 200, patched.text
+            deleted = await client.delete(f"/api/v1/tasks/{kept['id']}", headers=me)
+            assert deleted.status_code in (200, 204), deleted.text
+            got = [await resumed.change() for _ in range(3)]
+            assert [(e.event, e.data["id"]) for e in got] == [
+                ("task.created", after["id"]),
+                ("task.updated", after["id"]),
+                ("task.deleted", kept["id"]),
+            ]
+            assert got[-1].id == deleted.headers["x-sync-cursor"]
+            assert (await resumed.next()).is_heartbeat  # nothing repeated, nothing more

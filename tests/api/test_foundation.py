@@ -12,6 +12,7 @@ from litestar import get
 from taskapp.bootstrap import Container, build_container
 from taskapp.config import Settings
 from taskapp.entrypoints.http.app import create_app
+from taskapp.entrypoints.http.webhook_payloads import JsonEventPayloads
 from tests.api.conftest import serve
 from tests.api.helpers import Client, assert_error
 
@@ -45,7 +46,7 @@ async def test_ready_is_503_when_the_database_is_unreachable(tmp_path: Path) -> 
         jwt_secret="s" * 40,
         db_connect_timeout_seconds=1,
     )
-    container = build_container(settings)
+    container = build_container(settings, JsonEventPayloads())
     try:
         async with serve(create_app(settings, container)) as client:
             response = await client.get("/health/ready")

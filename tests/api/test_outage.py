@@ -8,40 +8,34 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from taskapp.config import Settings
 from tests.api.conftest import serve_with
 from tests.api.helpers import assert_error, signed_in
-from tests.support.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, database_proxy
 
 
 @pytest.fixture
-async def proxy(database_url: str) -> AsyncIterator[TcpProxy]:
-    url = make_url(database_url)
-    socket_dir = url.query.get("host")
-    if isinstance(socket_dir, str) and socket_dir.startswith("/"):
-        proxy = TcpProxy(None, 0, Path(socket_dir) / f".s.PGSQL.{url.port or 5432}")
-    else:
-        proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
-    await proxy.start()
-    yield proxy
-    await proxy.stop()
+async def proxied(database_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    async with database_proxy(database_url) as found:
+        yield found
+
+
+@pytest.fixture
+def proxy(proxied: tuple[TcpProxy, str]) -> TcpProxy:
+    return proxied[0]
 
 
 @pytest.fixture
 async def client(
-    settings: Settings, database_url: str, proxy: TcpProxy
+    settings: Settings, proxied: tuple[TcpProxy, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    url = make_url(database_url)
-    through_proxy = url.set(host="127.0.0.1", port=proxy.port, query={})
     outage_settings = dataclasses.replace(
         settings,
-        database_url=through_proxy.render_as_string(hide_password=False),
+        database_url=proxied[1],
         db_connect_timeout_seconds=1,
         db_pool_timeout_seconds=1,
         db_statement_timeout_seconds=2,

@@ -25,3 +25,13 @@ def adapters(request: pytest.FixtureRequest) -> MemoryAdapters | PostgresAdapter
         return MemoryAdapters()
     request.getfixturevalue("clean_tables")
     return PostgresAdapters(request.getfixturevalue("database"))
+
+
+@pytest.fixture(autouse=True)
+async def _change_notifier_closed(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After each test: the PostgreSQL adapters' change notifier closed (with its connection,
+    if a write opened one)."""
+    yield
+    adapters = request.node.funcargs.get("adapters")
+    if isinstance(adapters, PostgresAdapters):
+        await adapters.change_notifier.close()

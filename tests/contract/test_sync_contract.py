@@ -1,16 +1,25 @@
 """Sync reads on both adapters: pages of changed objects after a cursor, deletions as ids,
-lists in the same log, events in order, single-use tickets."""
+lists in the same log, events in order, single-use tickets, places for event streams."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
+from taskapp.adapters.postgres.adapters import PostgresAdapters
+from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.migrations import MIGRATION_LOCK_ID
+from taskapp.adapters.postgres.sync import SLOT_KEY_TAG, slot_key
 from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import ActionType, TaskList
-from taskapp.domain.model.sync import EventType, SyncCursor
+from taskapp.domain.model.sync import STREAMS_PER_USER, EventType, SyncCursor
+from taskapp.domain.ports.sync import StreamSlot, StreamSlots
 from tests.contract.test_adapters_contract import (
     NOW,
     Adapters,
@@ -99,11 +108,95 @@ async def test_tickets_are_single_use_and_expire(adapters: Adapters) -> None:
 
 
 def test_cursors_are_opaque_and_bound_to_their_user() -> None:
-    import uuid
-
     ada, bob = uuid.uuid4(), uuid.uuid4()
     text = SyncCursor(ada, 42).encode()
     assert SyncCursor.decode(ada, text) == SyncCursor(ada, 42)
     for bad in (text + "x", "", "not a cursor", SyncCursor(bob, 42).encode()):
         with pytest.raises(ValidationFailed):
             SyncCursor.decode(ada, bad)
+
+
+LIMIT = STREAMS_PER_USER
+
+
+async def claimed(slots: StreamSlots, user_id: uuid.UUID, seconds: float = 2.0) -> StreamSlot:
+    """A place, once one is free (a place given back may take a moment to be unlocked)."""
+    async with asyncio.timeout(seconds):
+        while True:
+            slot = await slots.claim(user_id, LIMIT)
+            if slot is not None:
+                return slot
+            await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def listening(adapters: Adapters) -> AsyncIterator[Adapters]:
+    """The adapters, with the PostgreSQL listener (and so its locks) and the change
+    notifier closed afterwards."""
+    try:
+        yield adapters
+    finally:
+        if isinstance(adapters, PostgresAdapters):
+            await adapters.api_tokens.close()
+            await adapters.change_notifier.close()
+
+
+async def test_a_user_has_five_stream_places(adapters: Adapters) -> None:
+    async with listening(adapters):
+        ada, bob = uuid.uuid4(), uuid.uuid4()
+        slots = adapters.stream_slots
+        taken = [await slots.claim(ada, LIMIT) for _ in range(LIMIT)]
+        assert all(taken)
+        assert await slots.claim(ada, LIMIT) is None
+        theirs = await slots.claim(bob, LIMIT)  # another user's places are their own
+        assert theirs is not None
+        place = taken[2]
+        assert place is not None
+        place.release()
+        place.release()  # idempotent: gives back one place, not two
+        taken[2] = await claimed(slots, ada)
+        assert await slots.claim(ada, LIMIT) is None
+        for slot in taken:
+            assert slot is not None
+            slot.release()
+        again = [await claimed(slots, ada) for _ in range(LIMIT)]
+        assert await slots.claim(ada, LIMIT) is None
+        for slot in [*again, theirs]:
+            slot.release()
+
+
+async def test_stream_places_are_counted_across_instances(database: Database) -> None:
+    """Two sets of adapters on one database stand for two server processes: each has its
+    own listening connection, and the places are advisory locks held on it."""
+    async with (
+        listening(PostgresAdapters(database)) as one,
+        listening(PostgresAdapters(database)) as two,
+    ):
+        assert isinstance(one, PostgresAdapters)
+        assert isinstance(two, PostgresAdapters)
+        ada = uuid.uuid4()
+        here = [await claimed(one.stream_slots, ada) for _ in range(3)]
+        there = [await claimed(two.stream_slots, ada) for _ in range(2)]
+        assert await one.stream_slots.claim(ada, LIMIT) is None
+        assert await two.stream_slots.claim(ada, LIMIT) is None
+        here[0].release()  # freed on one process, taken on the other
+        there.append(await claimed(two.stream_slots, ada))
+        assert await one.stream_slots.claim(ada, LIMIT) is None
+
+        # A process that loses its connection (or dies) loses its places with it.
+        await two.api_tokens.close()
+        mine = [await claimed(one.stream_slots, ada) for _ in range(3)]
+        assert await one.stream_slots.claim(ada, LIMIT) is None
+        for slot in [*here[1:], *mine]:
+            slot.release()
+
+
+def test_stream_place_keys_cannot_meet_the_migrations_lock() -> None:
+    ada = uuid.uuid4()
+    keys = {slot_key(ada, number) for number in range(8)}
+    assert len(keys) == 8
+    assert all(0 < key < 1 << 63 and key >> 56 == SLOT_KEY_TAG for key in keys)
+    assert MIGRATION_LOCK_ID >> 56 != SLOT_KEY_TAG
+    assert slot_key(uuid.uuid4(), 0) != slot_key(ada, 0)
+    with pytest.raises(ValueError, match="0-7"):
+        slot_key(ada, 8)

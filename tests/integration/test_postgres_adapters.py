@@ -46,8 +46,10 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-def adapters(database: Database) -> PostgresAdapters:
-    return PostgresAdapters(database)
+async def adapters(database: Database) -> AsyncIterator[PostgresAdapters]:
+    adapters = PostgresAdapters(database)
+    yield adapters
+    await adapters.change_notifier.close()  # its connection, if a write opened one
 
 
 async def add_user(adapters: PostgresAdapters, email: str = "ada@example.com") -> User:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 
@@ -74,3 +75,53 @@ class TcpProxy:
             self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
+
+
+@contextlib.asynccontextmanager
+async def proxied_server(
+    database_url: str, data_dir: Path, environment: dict[str, str]
+) -> AsyncIterator[tuple[str, TcpProxy]]:
+    """A `taskapp serve` whose database connections all go through a TCP proxy run on this
+    loop (so the blocking start and stop run in a thread, or the proxy could not forward),
+    with short database timeouts so an outage shows within seconds. `environment` is the
+    server's, without DATABASE_URL."""
+    from tests.support.servers import running_servers
+
+    async with database_proxy(database_url) as (proxy, through):
+        servers = running_servers(
+            1,
+            data_dir,
+            {
+                **environment,
+                "DATABASE_URL": through,
+                "DB_CONNECT_TIMEOUT_SECONDS": "1",
+                "DB_POOL_TIMEOUT_SECONDS": "1",
+                "DB_STATEMENT_TIMEOUT_SECONDS": "2",
+            },
+        )
+        (server,) = await asyncio.to_thread(servers.__enter__)
+        try:
+            yield server, proxy
+        finally:
+            proxy.restore()
+            await asyncio.to_thread(servers.__exit__, None, None, None)
+
+
+@contextlib.asynccontextmanager
+async def database_proxy(database_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A proxy in front of the test database (TCP or Unix socket), and the database URL
+    that goes through it."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    socket_dir = url.query.get("host")
+    if isinstance(socket_dir, str) and socket_dir.startswith("/"):
+        proxy = TcpProxy(None, 0, Path(socket_dir) / f".s.PGSQL.{url.port or 5432}")
+    else:
+        proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    await proxy.start()
+    try:
+        through = url.set(host="127.0.0.1", port=proxy.port, query={})
+        yield proxy, through.render_as_string(hide_password=False)
+    finally:
+        await proxy.stop()

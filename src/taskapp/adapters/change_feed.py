@@ -5,7 +5,8 @@ One `ChangeHub` per process. Whatever hears of a committed change calls `notify(
 each of that user's streams is woken and reads the log itself from where it stands. A
 stream holds one flag, never a queue of events, so a slow reader costs no memory here: it
 reads further in the log when it is ready. `close_all` ends every stream (shutdown, or
-notices lost while the database is away); clients reconnect and resume.
+notices lost while the database is away); clients reconnect and resume. How many streams a
+user may open is not the hub's business: `StreamSlots` counts them across instances.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ import asyncio
 import contextlib
 from uuid import UUID
 
-from taskapp.domain.errors import RateLimited, ServiceUnavailable
-from taskapp.domain.model.sync import STREAMS_PER_USER
+from taskapp.domain.errors import ServiceUnavailable
 
 
 class HubSubscription:
@@ -51,19 +51,15 @@ class HubSubscription:
 
 
 class ChangeHub:
-    def __init__(self, streams_per_user: int = STREAMS_PER_USER) -> None:
-        self._limit = streams_per_user
+    def __init__(self) -> None:
         self._by_user: dict[UUID, set[HubSubscription]] = {}
         self.accepting = True
 
     def subscribe(self, user_id: UUID) -> HubSubscription:
         if not self.accepting:
             raise ServiceUnavailable("Live events are not available right now")
-        streams = self._by_user.setdefault(user_id, set())
-        if len(streams) >= self._limit:
-            raise RateLimited(5, f"At most {self._limit} event streams per user can be open")
         subscription = HubSubscription(self, user_id)
-        streams.add(subscription)
+        self._by_user.setdefault(user_id, set()).add(subscription)
         return subscription
 
     def forget(self, subscription: HubSubscription) -> None:

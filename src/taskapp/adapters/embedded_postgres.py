@@ -6,6 +6,7 @@ server is available. It listens on a Unix socket only, inside its data directory
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -20,6 +21,12 @@ class EmbeddedPostgres:
         self._data_dir = data_dir
         self._server: Any = None
 
+    @staticmethod
+    def available() -> bool:
+        """Whether the `pgserver` wheel is installed (the `embedded` extra: `make run` and
+        the tests install it; the production image leaves it out)."""
+        return importlib.util.find_spec("pgserver") is not None
+
     @property
     def url(self) -> str:
         if self._server is None:
@@ -32,7 +39,7 @@ class EmbeddedPostgres:
 
         self._data_dir.mkdir(parents=True, exist_ok=True)
         self._forget_dead_handles()
-        logger.info("starting embedded PostgreSQL in %s", self._data_dir)
+        logger.debug("starting embedded PostgreSQL in %s", self._data_dir)
         self._server = pgserver.get_server(  # type: ignore[attr-defined]
             self._data_dir, cleanup_mode="stop"
         )
@@ -54,7 +61,7 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         server, self._server = self._server, None
         if server is not None:
-            logger.info("stopping embedded PostgreSQL")
+            logger.debug("stopping embedded PostgreSQL")
             server.cleanup()
 
 

@@ -72,6 +72,11 @@ class ReviewNotFound(NotFound):
     default_message = "You have not submitted a review yet"
 
 
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
+    default_message = "Webhook not found"
+
+
 class ApiTokenNotFound(NotFound):
     default_message = "API token not found"
 

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -32,24 +33,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         export_for_workers(ACCESS_LOG="false")
     configure_logging(settings.log_level, json_lines=settings.is_production)
     if args.command == "openapi":
-        return _print_openapi(settings)
+        return _print_openapi(settings, markdown=args.markdown)
     # SIGTERM while starting (migrations, the embedded PostgreSQL) unwinds like Ctrl-C, so
     # the database is stopped, not killed; once serving, the server handles both signals and
     # returns, and the embedded PostgreSQL below is stopped after the API.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGHUP, _raise_interrupt)  # a closed terminal stops it cleanly too
+    if args.command == "serve":
+        problem = _port_problem(args.host or settings.host, args.port or settings.port)
+        if problem is not None:  # before the database starts: nothing to undo
+            print(f"taskapp: {problem}", file=sys.stderr)
+            return 1
     try:
         with _Database(settings) as database_url:
+            given = settings.database_url is not None
+            settings = settings.with_database_url(database_url)
             if args.command == "serve":
-                migrations.upgrade(database_url)
-                return _serve(settings.with_database_url(database_url), args)
-            _migrate(args, database_url)
+                if settings.migrate_on_start:
+                    migrations.upgrade(_migration_url(settings))
+                return _serve(dataclasses.replace(settings, database_url_given=given), args)
+            _migrate(args, _migration_url(settings))
+    except ConfigError as error:
+        print(f"taskapp: configuration error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 0
     return 0
 
 
+def _migration_url(settings: Settings) -> str:
+    """Migrations hold a session-level advisory lock: never through a transaction pooler,
+    whose next statement may run on another server connection (and leave the lock held)."""
+    url = settings.session_database_url
+    if url is None:
+        raise ConfigError(
+            "migrations need a direct connection: set DATABASE_DIRECT_URL (DB_POOLER is "
+            "transaction), or MIGRATE_ON_START=false and run `taskapp db upgrade` elsewhere"
+        )
+    return url
+
+
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """Why the API could not listen on host:port (another program holds it), else None."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            return (
+                f"cannot listen on {host}:{port} ({error.strerror}); another program holds "
+                f"the port: stop it, or choose another with PORT={port + 1} (or --port)"
+            )
+    return None
 
 
 def _migrate(args: argparse.Namespace, database_url: str) -> None:
@@ -76,7 +116,10 @@ def _parser() -> argparse.ArgumentParser:
     downgrade = db_commands.add_parser("downgrade", help="migrate down to a revision")
     downgrade.add_argument("revision")
     db_commands.add_parser("current", help="print the current revision")
-    commands.add_parser("openapi", help="print the OpenAPI document as JSON")
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document as JSON")
+    openapi.add_argument(
+        "--markdown", action="store_true", help="print the API reference (docs/api.md) instead"
+    )
     return parser
 
 
@@ -90,9 +133,14 @@ class _Database:
     def __enter__(self) -> str:
         if self._settings.database_url is not None:
             return self._settings.database_url
+        if not EmbeddedPostgres.available():
+            raise ConfigError(
+                "DATABASE_URL is not set and the embedded PostgreSQL is not installed: "
+                "set DATABASE_URL, or install it with `pip install 'taskapp[embedded]'`"
+            )
         self._embedded = EmbeddedPostgres(self._settings.data_dir / "postgres")
         url = self._embedded.start()
-        logger.info("using the embedded PostgreSQL in %s", self._settings.data_dir / "postgres")
+        logger.debug("using the embedded PostgreSQL in %s", self._settings.data_dir / "postgres")
         export_for_workers(DATABASE_URL=url)
         return url
 
@@ -110,12 +158,22 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
+    host, port = args.host or settings.host, args.port or settings.port
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host  # noqa: S104
+    logger.info(
+        "taskapp: API http://%s:%d/api/v1 · docs http://%s:%d/schema · data %s",
+        shown,
+        port,
+        shown,
+        port,
+        "DATABASE_URL" if settings.database_url_given else settings.data_dir,
+    )
     server = Granian(
         "taskapp.entrypoints.http.asgi:app_from_environment",
         factory=True,
         interface=Interfaces.ASGI,
-        address=args.host or settings.host,
-        port=args.port or settings.port,
+        address=host,
+        port=port,
         workers=args.workers or settings.workers,
         http=HTTPModes.http1,
         http1_settings=HTTP1Settings(
@@ -143,13 +201,23 @@ _GRANIAN_LOGGING: dict[str, Any] = {
 }
 
 
-def _print_openapi(settings: Settings) -> int:
-    from taskapp.entrypoints.http.app import create_app
+def _print_openapi(settings: Settings, *, markdown: bool) -> int:
+    if markdown:
+        from taskapp.entrypoints.http.reference import markdown_reference
 
-    document = create_app(settings).openapi_schema.to_schema()
-    json.dump(document, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+        sys.stdout.write(markdown_reference(json.loads(openapi_json(settings))))
+    else:
+        sys.stdout.write(openapi_json(settings))
     return 0
+
+
+def openapi_json(settings: Settings) -> str:
+    """The OpenAPI document as `taskapp openapi` prints it (the TypeScript client's input)."""
+    from taskapp.entrypoints.http.app import create_app
+    from taskapp.entrypoints.http.openapi import openapi_document
+
+    document = openapi_document(create_app(settings))
+    return json.dumps(document, indent=2, default=str) + "\n"
 
 
 if __name__ == "__main__":

@@ -18,8 +18,14 @@ from taskapp.adapters.memory.reads import (
     MemoryTaskReads,
 )
 from taskapp.adapters.memory.store import MemoryStore
-from taskapp.adapters.memory.sync import MemoryChangeFeed, MemoryEventTickets, MemorySyncReads
+from taskapp.adapters.memory.sync import (
+    MemoryChangeFeed,
+    MemoryEventTickets,
+    MemoryStreamSlots,
+    MemorySyncReads,
+)
 from taskapp.adapters.memory.unit_of_work import MemoryAccountsUnitOfWork, MemoryTasksUnitOfWork
+from taskapp.adapters.memory.webhooks import MemoryWebhooks
 from taskapp.adapters.positions import FractionalPositions
 
 
@@ -40,6 +46,8 @@ class MemoryAdapters:
         self.sync_reads = MemorySyncReads(self.store)
         self.event_tickets = MemoryEventTickets()
         self.change_feed = MemoryChangeFeed(self.store)
+        self.webhooks = MemoryWebhooks(self.store)
+        self.stream_slots = MemoryStreamSlots()
 
     def tasks_unit(self) -> MemoryTasksUnitOfWork:
         return MemoryTasksUnitOfWork(self.store)

@@ -1,5 +1,6 @@
-"""Sync and live events in memory: the store's change log, tickets, and a feed that the
-store tells of each commit. Held to the PostgreSQL adapters by tests/contract."""
+"""Sync and live events in memory: the store's change log, tickets, a feed that the store
+tells of each commit, and stream places (one process: all there is). Held to the PostgreSQL
+adapters by tests/contract."""
 
 from __future__ import annotations
 
@@ -87,3 +88,34 @@ class MemoryChangeFeed:
 
     def subscribe(self, user_id: UUID) -> HubSubscription:
         return self.hub.subscribe(user_id)
+
+
+class MemoryStreamSlot:
+    def __init__(self, slots: MemoryStreamSlots, user_id: UUID, number: int) -> None:
+        self._slots, self.user_id, self.number = slots, user_id, number
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._slots.give_back(self)
+
+
+class MemoryStreamSlots:
+    def __init__(self) -> None:
+        self._held: dict[UUID, set[int]] = {}
+
+    async def claim(self, user_id: UUID, limit: int) -> MemoryStreamSlot | None:
+        held = self._held.setdefault(user_id, set())
+        for number in range(limit):
+            if number not in held:
+                held.add(number)
+                return MemoryStreamSlot(self, user_id, number)
+        return None
+
+    def give_back(self, slot: MemoryStreamSlot) -> None:
+        held = self._held.get(slot.user_id)
+        if held is not None:
+            held.discard(slot.number)
+            if not held:
+                del self._held[slot.user_id]

@@ -30,6 +30,8 @@ import asyncpg
 
 from taskapp.adapters.api_token_cache import ApiTokenCache
 from taskapp.adapters.postgres.database import Database
+from taskapp.adapters.postgres.errors import translate
+from taskapp.domain.errors import ServiceUnavailable
 from taskapp.domain.model.api_tokens import (
     API_TOKEN_USE_RECORD_INTERVAL,
     ApiToken,
@@ -56,6 +58,13 @@ _RECORD_USE = (
     "WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)"
 )
 _PING = "SELECT pg_notify($1, $2)"
+# Keepalives; and the pings' own notices need no flush to disk: a notifying commit holds
+# the server-wide notification lock until its commit is done, so with a slow disk a ping
+# that waited for the flush could miss its timeout and end every stream for nothing.
+_KEEPALIVES = (
+    "SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; "
+    "SET tcp_keepalives_count = 3; SET synchronous_commit = off"
+)
 _MAX_PENDING_USE_WRITES = 64
 
 
@@ -76,7 +85,10 @@ class RevocationListener:
     """One LISTEN connection per process, kept alive and proven by pinging itself.
 
     Other channels ride on the same connection (`also_listen`: the live events' change
-    notices), told when it comes up (notices may have been lost before) and goes down."""
+    notices), told when it comes up (notices may have been lost before) and goes down.
+    Session state that must live exactly as long as this process hears notices (the event
+    streams' advisory locks) is kept on it too (`on_session`): each connection has its own
+    `generation`, and what was taken on one is gone with it."""
 
     def __init__(
         self,
@@ -86,8 +98,13 @@ class RevocationListener:
         ping_interval_seconds: float = 5.0,
         ping_timeout_seconds: float = 2.0,
         max_retry_seconds: float = 5.0,
+        enabled: bool = True,
     ) -> None:
         self._db = database
+        # Off where no session can be held (a transaction pooler and no direct URL) or the
+        # process does not outlive its requests (serverless): the cache then stays
+        # untrusted, so a revocation takes effect within its untrusted TTL (2 s).
+        self.enabled = enabled and database.holds_sessions
         self._cache = cache
         self._ping_interval = ping_interval_seconds
         self._ping_timeout = ping_timeout_seconds
@@ -97,6 +114,10 @@ class RevocationListener:
         self._connected = False
         self._channels: dict[str, Callable[[str], None]] = {}
         self._watchers: list[Callable[[bool], None]] = []
+        self._connection: asyncpg.Connection | None = None
+        self._generation = 0
+        self._up = asyncio.Event()
+        self._statement = asyncio.Lock()  # one statement at a time on the connection
 
     def also_listen(
         self, channel: str, on_notice: Callable[[str], None], on_state: Callable[[bool], None]
@@ -117,7 +138,37 @@ class RevocationListener:
     def connected(self) -> bool:
         return self._connected
 
+    @property
+    def generation(self) -> int:
+        """Counts the connections proven so far; the current one's while `connected`."""
+        return self._generation
+
+    async def wait_up(self, timeout_seconds: float) -> int:
+        """The generation of the proven connection, waiting for one up to `timeout_seconds`;
+        ServiceUnavailable if none comes."""
+        self.ensure_started()
+        try:
+            async with asyncio.timeout(timeout_seconds):
+                await self._up.wait()
+        except TimeoutError:
+            raise ServiceUnavailable("The database is unavailable") from None
+        return self._generation
+
+    async def on_session(self, generation: int, sql: str, *args: Any) -> Any:
+        """The value of one statement run on connection `generation` itself, if it is still
+        the current one (else ServiceUnavailable: what was taken on it is gone)."""
+        async with self._statement:
+            connection = self._connection
+            if connection is None or generation != self._generation:
+                raise ServiceUnavailable("The database connection was lost")
+            try:
+                return await connection.fetchval(sql, *args, timeout=self._ping_timeout)
+            except Exception as error:
+                raise translate(error) from error
+
     def ensure_started(self) -> None:
+        if not self.enabled:
+            return
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
 
@@ -155,6 +206,9 @@ class RevocationListener:
             try:
                 connection = await self._db.dedicated_connection(self._ping_timeout)
                 connection.add_termination_listener(lambda _, lost=lost: lost.set())
+                # A backend whose client vanished (a partition) goes, and its advisory
+                # locks with it, within about 25 s instead of the OS's two hours.
+                await connection.execute(_KEEPALIVES, timeout=self._ping_timeout)
                 await connection.add_listener(CHANNEL, self._notified)
                 for channel, on_notice in self._channels.items():
                     await connection.add_listener(
@@ -162,6 +216,9 @@ class RevocationListener:
                     )
                 await self._ping(connection)
                 self._cache.trust()
+                self._connection = connection
+                self._generation += 1
+                self._up.set()
                 self._connected = True
                 self._tell(True)
                 delay = 0.2
@@ -176,6 +233,8 @@ class RevocationListener:
                 logger.warning("API token revocation listener down: %s", type(error).__name__)
             finally:
                 self._connected = False
+                self._connection = None
+                self._up.clear()
                 self._cache.distrust()
                 self._tell(False)
                 if connection is not None:
@@ -189,7 +248,8 @@ class RevocationListener:
         waiter = self.expect(payload)
         try:
             async with asyncio.timeout(self._ping_timeout):
-                await connection.execute(_PING, CHANNEL, payload)
+                async with self._statement:
+                    await connection.execute(_PING, CHANNEL, payload)
                 await waiter
         finally:
             self._echoes.pop(payload, None)
@@ -206,10 +266,12 @@ class RevocationListener:
 class PostgresApiTokens:
     """Both ports: `ApiTokenStore` (create, list, revoke) and `ApiTokenLookup` (find)."""
 
-    def __init__(self, database: Database, cache: ApiTokenCache | None = None) -> None:
+    def __init__(
+        self, database: Database, cache: ApiTokenCache | None = None, *, listen: bool = True
+    ) -> None:
         self._db = database
         self.cache = cache or ApiTokenCache()
-        self.listener = RevocationListener(database, self.cache)
+        self.listener = RevocationListener(database, self.cache, enabled=listen)
         self._pending_use_writes: set[asyncio.Task[None]] = set()
 
     async def add(self, token: ApiToken, limit: int) -> bool:

@@ -133,7 +133,7 @@ class PostgresHistoryLog:
             changes_to_json(entry.changes),
             entry.timestamp,
         )
-        self._session.defer(Write(_APPEND, args))
+        self._session.defer(Write(_APPEND, args, logs_for=(entry.user_id,)))
 
     async def append_many(self, entries: Sequence[HistoryEntry]) -> None:
         if not entries:
@@ -148,7 +148,8 @@ class PostgresHistoryLog:
             [changes_to_json(e.changes) for e in entries],
             [e.timestamp for e in entries],
         )
-        self._session.defer(Write(_APPEND_MANY, columns))
+        users = tuple(dict.fromkeys(e.user_id for e in entries))
+        self._session.defer(Write(_APPEND_MANY, columns, logs_for=users))
 
 
 class PostgresHistoryReads:

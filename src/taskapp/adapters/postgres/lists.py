@@ -65,7 +65,7 @@ class PostgresListRepository:
             *(getattr(task_list, name) for name in LIST_COLUMNS),
             list_name_key(task_list.name),
         )
-        self._session.defer(Write(_ADD, args, guarded=True))
+        self._session.defer(Write(_ADD, args, guarded=True, logs_for=(task_list.user_id,)))
 
     async def update(self, task_list: TaskList, *, expected_version: int) -> None:
         args = (
@@ -80,14 +80,14 @@ class PostgresListRepository:
             task_list.version,
         )
         self._session.defer(lock_change_log(task_list.user_id))  # sync.py: lock order
-        self._session.defer(Write(_UPDATE, args, guarded=True))
+        self._session.defer(Write(_UPDATE, args, guarded=True, logs_for=(task_list.user_id,)))
 
     async def delete(
         self, task_list: TaskList, *, expected_version: int, holding: Sequence[UUID] = ()
     ) -> None:
         args = (task_list.id, task_list.user_id, expected_version, list(holding))
         self._session.defer(lock_change_log(task_list.user_id))  # sync.py: lock order
-        self._session.defer(Write(_DELETE, args, guarded=True))
+        self._session.defer(Write(_DELETE, args, guarded=True, logs_for=(task_list.user_id,)))
 
 
 class PostgresListReads:

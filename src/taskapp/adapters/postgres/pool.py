@@ -11,6 +11,7 @@ distributions side by side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TypeAlias
@@ -94,6 +95,18 @@ class FairPool:
             try:
                 await asyncio.wait_for(connection.close(), 5)
             except Exception:
+                connection.terminate()
+
+    def abandon(self) -> None:
+        """Close without awaiting anything (the loop the connections belong to is gone):
+        idle connections are aborted, as far as that is still possible."""
+        self._closed = True
+        idle, self._idle = list(self._idle), deque()
+        self._slots_taken -= len(idle)
+        self._waiters.clear()
+        for connection in idle:
+            # A closed loop cannot abort a transport; the garbage collector closes it then.
+            with contextlib.suppress(Exception):
                 connection.terminate()
 
     async def _open(self) -> asyncpg.Connection:

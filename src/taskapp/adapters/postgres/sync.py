@@ -7,13 +7,21 @@ numbered from one sequence under the user's `history_counts` row lock, so within
 - `changes` groups the log after the cursor by object, orders objects by their latest
   change, and joins each to its current row: one statement, one snapshot.
 - `events` reads the log after a position in order, with each object's current row.
-- The change notices (`NOTIFY taskapp_changes, '<user id>'`, sent by triggers on commit)
-  ride on the process's one LISTEN connection (api_tokens.RevocationListener) and are
-  fanned out in memory by a `ChangeHub`.
+- The change notices (`NOTIFY taskapp_changes, '<user id>,<user id>,...'`, sent after the
+  writes commit by each process's `ChangeNotifier`, change_notices.py) ride on the
+  process's one LISTEN connection (api_tokens.RevocationListener) and are fanned out in
+  memory by a `ChangeHub`. They are best effort: a lost notice delays an event until the
+  stream's next heartbeat or reconnection, when it re-reads the log; it never loses one.
+- A stream's place among its user's (`PostgresStreamSlots`) is a session-level advisory lock
+  on that same connection (decision 0017): counted across instances, and gone with the
+  connection, when every stream of the process ends anyway.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import logging
 from dataclasses import fields
 from datetime import datetime, timedelta
@@ -22,10 +30,12 @@ from uuid import UUID
 
 from taskapp.adapters.change_feed import ChangeHub, HubSubscription
 from taskapp.adapters.postgres.api_tokens import RevocationListener
+from taskapp.adapters.postgres.change_notices import CHANNEL, parse
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.statements import column_list
 from taskapp.adapters.postgres.tasks_shape import TASK_COLUMNS, to_task
 from taskapp.adapters.postgres.unit_of_work import Write
+from taskapp.domain.errors import ServiceUnavailable
 from taskapp.domain.model import TaskList
 from taskapp.domain.model.sync import (
     TICKET_TTL_SECONDS,
@@ -37,7 +47,12 @@ from taskapp.domain.model.sync import (
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "taskapp_changes"
+# Live events ride on a LISTEN session: none behind a transaction pooler without
+# DATABASE_DIRECT_URL, nor in a serverless function (README, "Serverless").
+LIVE_EVENTS_UNAVAILABLE = (
+    "Live events are not available on this deployment (they need a long-running server "
+    "with a direct database connection); poll GET /api/v1/sync instead"
+)
 LIST_COLUMNS = tuple(field.name for field in fields(TaskList))
 
 _TASK = column_list(TASK_COLUMNS, "t.")
@@ -84,6 +99,15 @@ LOCK_CHANGE_LOG = Write(
 _ISSUE = "INSERT INTO event_tickets (ticket_hash, user_id, expires_at) VALUES ($1, $2, $3)"
 _SWEEP = "DELETE FROM event_tickets WHERE expires_at <= $1"
 _REDEEM = "DELETE FROM event_tickets WHERE ticket_hash = $1 AND expires_at > $2 RETURNING user_id"
+
+_TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+_UNLOCK = "SELECT pg_advisory_unlock($1)"
+# Stream places' advisory lock keys: this tag in the top byte (the migrations' lock key,
+# MIGRATION_LOCK_ID, has 0 there, so they cannot meet), 53 bits of a hash of the user id,
+# then the place's number in the low 3 bits.
+SLOT_KEY_TAG = 0x73  # "s"; below 0x80, so the key is a positive int8
+_SLOT_BITS = 3
+_HASH_BITS = 64 - 8 - _SLOT_BITS
 
 _TASK_START = 4
 _LIST_START = _TASK_START + len(TASK_COLUMNS)
@@ -177,6 +201,8 @@ class PostgresChangeFeed:
         listener.also_listen(CHANNEL, self._notice, self._state)
 
     def subscribe(self, user_id: UUID) -> HubSubscription:
+        if not self._listener.enabled:
+            raise ServiceUnavailable(LIVE_EVENTS_UNAVAILABLE, retry_after_seconds=300)
         self._listener.ensure_started()
         return self.hub.subscribe(user_id)
 
@@ -185,9 +211,10 @@ class PostgresChangeFeed:
         return self._listener.connected
 
     def _notice(self, payload: str) -> None:
-        try:
-            self.hub.notify(UUID(payload))
-        except ValueError:
+        user_ids, malformed = parse(payload)
+        for user_id in user_ids:
+            self.hub.notify(user_id)
+        if malformed:
             logger.warning("ignored a malformed notice on %s", CHANNEL)
 
     def _state(self, up: bool) -> None:
@@ -199,3 +226,82 @@ class PostgresChangeFeed:
     def close(self) -> None:
         self.hub.accepting = False
         self.hub.close_all()
+
+
+def slot_key(user_id: UUID, number: int) -> int:
+    """The advisory lock key of the user's place `number` (0-7)."""
+    if not 0 <= number < 1 << _SLOT_BITS:
+        raise ValueError("a stream place's number is 0-7")
+    digest = hashlib.sha256(b"taskapp stream slot " + user_id.bytes).digest()
+    hashed = int.from_bytes(digest[:8], "big") >> (64 - _HASH_BITS)
+    return (SLOT_KEY_TAG << 56) | (hashed << _SLOT_BITS) | number
+
+
+class PostgresStreamSlot:
+    def __init__(self, slots: PostgresStreamSlots, user_id: UUID, number: int, generation: int):
+        self._slots = slots
+        self.user_id, self.number, self.generation = user_id, number, generation
+        self._released = False
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._slots.give_back(self)
+
+
+class PostgresStreamSlots:
+    """The `StreamSlots` port: place `n` of a user is the advisory lock `slot_key(user, n)`,
+    taken with `pg_try_advisory_lock` on the process's listening connection. Session locks
+    are re-entrant within a session, so this process remembers which places its streams hold
+    (for the current connection) and only tries the others. A place is unlocked when its
+    stream ends; a lost connection (or a dead process) frees all of its places at once."""
+
+    def __init__(self, listener: RevocationListener, wait_seconds: float = 3.0) -> None:
+        self._listener = listener
+        self._wait = wait_seconds
+        self._claiming = asyncio.Lock()
+        self._generation = 0
+        self._held: dict[UUID, set[int]] = {}
+        self._unlocking: set[asyncio.Task[None]] = set()
+
+    async def claim(self, user_id: UUID, limit: int) -> PostgresStreamSlot | None:
+        async with self._claiming:
+            generation = await self._listener.wait_up(self._wait)
+            if generation != self._generation:  # a new connection: the old locks are gone
+                self._generation, self._held = generation, {}
+            held = self._held.setdefault(user_id, set())
+            try:
+                for number in range(limit):
+                    if number in held:
+                        continue
+                    key = slot_key(user_id, number)
+                    if await self._listener.on_session(generation, _TRY_LOCK, key):
+                        held.add(number)
+                        return PostgresStreamSlot(self, user_id, number, generation)
+                return None
+            finally:
+                if not held:
+                    self._held.pop(user_id, None)
+
+    def give_back(self, slot: PostgresStreamSlot) -> None:
+        if slot.generation != self._generation:
+            return  # its lock went with the connection it was taken on
+        held = self._held.get(slot.user_id)
+        if held is not None:
+            held.discard(slot.number)
+            if not held:
+                del self._held[slot.user_id]
+        # Forgotten before it is unlocked: a claim meanwhile may take the same lock again,
+        # which only counts it up once more (re-entrant), so the place stays held for it.
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (interpreter exit): the connection ends, so does it
+            return
+        task = loop.create_task(self._unlock(slot))
+        self._unlocking.add(task)
+        task.add_done_callback(self._unlocking.discard)
+
+    async def _unlock(self, slot: PostgresStreamSlot) -> None:
+        key = slot_key(slot.user_id, slot.number)
+        with contextlib.suppress(Exception):  # lost: the lock went with the connection
+            await self._listener.on_session(slot.generation, _UNLOCK, key)

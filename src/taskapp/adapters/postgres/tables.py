@@ -24,6 +24,13 @@ from taskapp.domain.model import (
     Priority,
 )
 from taskapp.domain.model.api_tokens import ALL_SCOPES, API_TOKEN_NAME_MAX_LENGTH
+from taskapp.domain.model.webhooks import (
+    EVENT_NAMES,
+    WEBHOOK_DESCRIPTION_MAX_LENGTH,
+    WEBHOOK_URL_MAX_LENGTH,
+    DeliveryStatus,
+    WebhookStatus,
+)
 
 
 def _within(column: str, low: int, high: int, *, nullable: bool = False) -> str:
@@ -341,8 +348,9 @@ api_tokens = sa.Table(
 
 # Sync (migration 0011): a trigger on `lists` logs each change of a list here, numbered from
 # the history's sequence under the same per-user lock, so tasks and lists share one `seq`
-# order per user, in commit order. Each history entry and list change NOTIFYs
-# `taskapp_changes` with the user's id.
+# order per user, in commit order. Once a write that logged changes has committed, the app
+# NOTIFYs `taskapp_changes` with the users' ids (change_notices.py; the triggers did until
+# migration 0014).
 list_changes = sa.Table(
     "list_changes",
     metadata,
@@ -363,4 +371,66 @@ event_tickets = sa.Table(
     _owner(),
     _timestamp("expires_at"),
     sa.Index("ix_event_tickets_expires_at", "expires_at"),
+)
+
+# Webhooks (migration 0013): `position` is the last change of the user's log already queued
+# for the webhook; the log is the outbox (decision 0016).
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    _owner(),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", ARRAY(sa.Text), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("position", sa.BigInteger, nullable=False),
+    _timestamp("created_at"),
+    _timestamp("updated_at"),
+    sa.CheckConstraint(_within("url", 1, WEBHOOK_URL_MAX_LENGTH), name="url_length"),
+    sa.CheckConstraint(
+        _within("description", 0, WEBHOOK_DESCRIPTION_MAX_LENGTH), name="description_length"
+    ),
+    sa.CheckConstraint(
+        "cardinality(events) >= 1 AND events <@ ARRAY["
+        + ", ".join(repr(name) for name in EVENT_NAMES)
+        + "]::text[]",
+        name="events_known",
+    ),
+    sa.CheckConstraint(_one_of("status", [s.value for s in WebhookStatus]), name="status_known"),
+    sa.Index("ix_webhooks_user_created", "user_id", "created_at"),
+)
+
+# One event queued for one webhook; `id` is the `webhook-id` header, `body` the exact JSON.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column(
+        "webhook_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("webhooks.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    _owner(),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("response_status", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    _timestamp("next_attempt_at"),
+    _timestamp("created_at"),
+    _timestamp("last_attempt_at", nullable=True),
+    sa.CheckConstraint(_one_of("status", [s.value for s in DeliveryStatus]), name="status_known"),
+    sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+    sa.Index("ix_webhook_deliveries_webhook_created", "webhook_id", "created_at"),
+    sa.Index(
+        "ix_webhook_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
 )

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import msgspec
 
+from taskapp.adapters.postgres.change_notices import ChangeNotifier
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.history import PostgresHistoryLog
 from taskapp.adapters.postgres.idempotency import PostgresIdempotencyRecords
@@ -255,8 +256,8 @@ class PostgresTasksUnitOfWork(PostgresUnitOfWork):
     """Tasks, their history, idempotency records and lists: a change and its entries in one
     statement."""
 
-    def __init__(self, database: Database) -> None:
-        super().__init__(database)
+    def __init__(self, database: Database, notifier: ChangeNotifier | None = None) -> None:
+        super().__init__(database, notifier)
         self.tasks = PostgresTaskRepository(self._session)
         self.history = PostgresHistoryLog(self._session)
         self.idempotency_keys = PostgresIdempotencyRecords(self._session)

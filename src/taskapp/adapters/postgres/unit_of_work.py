@@ -7,6 +7,11 @@ lock inside the transaction (the account flows) runs in a transaction that start
 first such step, and its writes are sent in order on commit. Either way a write guarded by
 a version that finds its row changed makes the commit raise StaleWrite, and nothing of the
 unit lands.
+
+A write that appends to a user's change log (a history entry, a list change) names that
+user (`logs_for`); once the unit has committed, the process's `ChangeNotifier` hears of
+them and tells every instance's event streams, outside the transaction
+(change_notices.py).
 """
 
 from __future__ import annotations
@@ -15,9 +20,11 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
+from uuid import UUID
 
 import asyncpg
 
+from taskapp.adapters.postgres.change_notices import ChangeNotifier
 from taskapp.adapters.postgres.database import Database
 from taskapp.adapters.postgres.errors import translate
 from taskapp.adapters.postgres.statements import combined, returns_position
@@ -28,12 +35,14 @@ from taskapp.domain.errors import StaleWrite
 class Write:
     """One statement: `sql` ends in `RETURNING 1` and has `{go}` where the condition that
     the earlier guarded writes found their rows belongs. A guarded write must hit exactly
-    `rows` rows (one for a single task, n for n tasks at their expected versions)."""
+    `rows` rows (one for a single task, n for n tasks at their expected versions).
+    `logs_for`: the users whose change log the write appends to (directly or by trigger)."""
 
     sql: str
     args: tuple[Any, ...]
     guarded: bool = False
     rows: int = 1
+    logs_for: tuple[UUID, ...] = ()
 
 
 # The log position (`seq`) of the last history entry this request's units of work committed:
@@ -46,8 +55,9 @@ class Session:
     """What one unit of work's repositories share: its pending writes, and the connection
     and transaction once a step needs them before the commit."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, notifier: ChangeNotifier | None = None) -> None:
         self._database = database
+        self._notifier = notifier
         self._writes: list[Write] = []
         self._connection_scope: Any = None
         self._connection: asyncpg.Connection | None = None
@@ -73,21 +83,42 @@ class Session:
         writes, self._writes = self._writes, []
         try:
             if self._connection is not None:
-                position = None
-                for write in writes:
-                    rows = await self._connection.fetch(write.sql.format(go="TRUE"), *write.args)
-                    if write.guarded and len(rows) != write.rows:
-                        raise StaleWrite
-                    if returns_position(write.sql) and rows:
-                        position = max(position or 0, *(row[0] for row in rows))
-                await self._transaction.commit()
-                self._transaction = None
-                if position is not None:
-                    committed_position.set(position)
+                await self._commit_in_transaction(writes)
             elif writes:
                 await self._send_at_once(writes)
+            else:
+                return
         except Exception as error:
             raise translate(error) from error
+        await self._announce(writes)
+
+    async def _commit_in_transaction(self, writes: list[Write]) -> None:
+        assert self._connection is not None
+        position = None
+        for write in writes:
+            rows = await self._connection.fetch(write.sql.format(go="TRUE"), *write.args)
+            if write.guarded and len(rows) != write.rows:
+                raise StaleWrite
+            if returns_position(write.sql) and rows:
+                position = max(position or 0, *(row[0] for row in rows))
+        await self._transaction.commit()
+        self._transaction = None
+        if position is not None:
+            committed_position.set(position)
+
+    async def _announce(self, writes: list[Write]) -> None:
+        """Committed: tell the notifier whose logs grew (in memory; a serverless process,
+        which runs nothing in the background, sends the notice itself, best effort)."""
+        notifier = self._notifier
+        if notifier is None:
+            return
+        users = [user for write in writes for user in write.logs_for]
+        if not users:
+            return
+        if notifier.background:
+            notifier.changed(users)
+        else:
+            await notifier.send_now(users)
 
     async def _send_at_once(self, writes: list[Write]) -> None:
         if _guards_lead(writes):
@@ -105,10 +136,10 @@ class Session:
                 committed_position.set(position)
             return
         # Guards one statement cannot keep all or nothing (see _guards_lead): send the
-        # writes in a transaction instead, which the failed guard rolls back.
+        # writes in a transaction instead, which the failed guard rolls back (commit()
+        # announces the changes once, after this returns).
         await self.in_transaction()
-        self._writes = writes
-        await self.commit()
+        await self._commit_in_transaction(writes)
 
     async def close(self) -> None:
         self._writes = []
@@ -143,8 +174,8 @@ def _guards_lead(writes: list[Write]) -> bool:
 class PostgresUnitOfWork:
     """The transaction boundary for one use case. Subclasses name their repositories."""
 
-    def __init__(self, database: Database) -> None:
-        self._session = Session(database)
+    def __init__(self, database: Database, notifier: ChangeNotifier | None = None) -> None:
+        self._session = Session(database, notifier)
 
     async def __aenter__(self) -> Self:
         return self

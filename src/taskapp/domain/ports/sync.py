@@ -1,4 +1,5 @@
-"""Ports of sync and live events: the change log's reads, browser tickets, change notices."""
+"""Ports of sync and live events: the change log's reads, browser tickets, change notices,
+and the places for open streams."""
 
 from __future__ import annotations
 
@@ -57,4 +58,21 @@ class ChangeFeed(Protocol):
 
     def subscribe(self, user_id: UUID) -> Subscription:
         """A new stream's wake-ups; raises RateLimited when the user has too many open."""
+        ...
+
+
+class StreamSlot(Protocol):
+    """One open stream's place among its user's."""
+
+    def release(self) -> None:
+        """Give the place back (at once or moments later); idempotent, never raises."""
+        ...
+
+
+class StreamSlots(Protocol):
+    """Places for open event streams, counted per user across every server instance."""
+
+    async def claim(self, user_id: UUID, limit: int) -> StreamSlot | None:
+        """One of the user's `limit` places, or None when all are taken (by this instance
+        or any other); ServiceUnavailable when that cannot be known now."""
         ...

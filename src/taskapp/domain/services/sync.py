@@ -14,10 +14,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
 
-from taskapp.domain.errors import ServiceUnavailable, Unauthorized, ValidationFailed
+from taskapp.domain.errors import (
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
 from taskapp.domain.model.sync import (
     EVENT_BATCH,
     HEARTBEAT_SECONDS,
+    STREAMS_PER_USER,
     SYNC_LIMIT_DEFAULT,
     SYNC_LIMIT_MAX,
     TICKET_TTL_SECONDS,
@@ -26,7 +32,14 @@ from taskapp.domain.model.sync import (
     SyncPage,
 )
 from taskapp.domain.ports import Clock
-from taskapp.domain.ports.sync import ChangeFeed, EventTickets, Subscription, SyncReads
+from taskapp.domain.ports.sync import (
+    ChangeFeed,
+    EventTickets,
+    StreamSlot,
+    StreamSlots,
+    Subscription,
+    SyncReads,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,13 +60,17 @@ class SyncService:
         reads: SyncReads,
         tickets: EventTickets,
         feed: ChangeFeed,
+        slots: StreamSlots,
         clock: Clock,
         *,
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        streams_per_user: int = STREAMS_PER_USER,
     ) -> None:
         self._reads = reads
         self._tickets = tickets
         self._feed = feed
+        self._slots = slots
+        self._streams_per_user = streams_per_user
         self._clock = clock
         self._heartbeat = heartbeat_seconds
 
@@ -83,9 +100,26 @@ class SyncService:
             raise Unauthorized("The event ticket is unknown, used or expired")
         return user_id
 
-    def open_stream(self, user_id: UUID, after: SyncCursor) -> EventStream:
-        """Raises RateLimited when the user has the most streams open already."""
-        return EventStream(self._reads, self._feed.subscribe(user_id), after, self._heartbeat)
+    async def open_stream(self, user_id: UUID, after: SyncCursor) -> EventStream:
+        """Raises RateLimited when the user has the most streams open already (on any
+        instance), ServiceUnavailable when streams cannot be served now."""
+        # Subscribed first: if the notices are lost while the place is claimed, the
+        # subscription is ended, so the stream ends and its client resumes.
+        subscription = self._feed.subscribe(user_id)
+        try:
+            slot = await self._slots.claim(user_id, self._streams_per_user)
+        except BaseException:
+            subscription.close()
+            raise
+        if slot is None:
+            subscription.close()
+            limit = self._streams_per_user
+            raise RateLimited(5, f"At most {limit} event streams per user can be open")
+        if subscription.closed:  # the notices were lost meanwhile
+            subscription.close()
+            slot.release()
+            raise ServiceUnavailable("Live events are not available right now")
+        return EventStream(self._reads, subscription, slot, after, self._heartbeat)
 
 
 class EventStream:
@@ -97,17 +131,21 @@ class EventStream:
         self,
         reads: SyncReads,
         subscription: Subscription,
+        slot: StreamSlot,
         after: SyncCursor,
         heartbeat_seconds: float,
     ) -> None:
         self._reads = reads
         self._subscription = subscription
+        self._slot = slot
         self._user_id = after.user_id
         self.position = after.seq
         self._heartbeat = heartbeat_seconds
 
     def close(self) -> None:
+        """Ends the stream and gives its place back (idempotent)."""
         self._subscription.close()
+        self._slot.release()
 
     async def __aiter__(self) -> AsyncIterator[ChangeEvent | Heartbeat]:
         # Subscribed before the first read: a notice that arrives meanwhile stays set.
@@ -127,4 +165,4 @@ class EventStream:
                 if not woken and not self._subscription.closed:
                     yield HEARTBEAT
         finally:
-            self._subscription.close()
+            self.close()

@@ -110,7 +110,11 @@ class AuthController(Controller):
         "/register",
         status_code=201,
         scope=Access.PUBLIC,
-        opt=documents_body(RegisterRequest, errors=("409",)),
+        opt=documents_body(
+            RegisterRequest,
+            errors=("EMAIL_ALREADY_REGISTERED", "RATE_LIMITED"),
+            popups=("USER_REGISTERED",),
+        ),
     )
     async def register(
         self, request: Request[Any, Any, Any], accounts: Accounts
@@ -123,7 +127,15 @@ class AuthController(Controller):
         return ok(UserOut.of(user), popup="USER_REGISTERED", status_code=201)
 
     @post(
-        "/login", status_code=200, scope=Access.PUBLIC, opt=documents_body(LoginRequest, form=True)
+        "/login",
+        status_code=200,
+        scope=Access.PUBLIC,
+        opt=documents_body(
+            LoginRequest,
+            form=True,
+            errors=("INVALID_CREDENTIALS", "RATE_LIMITED"),
+            popups=("LOGGED_IN",),
+        ),
     )
     async def login(
         self, request: Request[Any, Any, Any], accounts: Accounts
@@ -134,7 +146,11 @@ class AuthController(Controller):
         return ok(TokensOut.of(pair), popup="LOGGED_IN")
 
     @post(
-        "/refresh", status_code=200, scope=Access.NO_API_TOKEN, opt=documents_body(RefreshRequest)
+        "/refresh",
+        status_code=200,
+        scope=Access.NO_API_TOKEN,
+        operation_id="refreshTokens",
+        opt=documents_body(RefreshRequest, errors=("TOKEN_REUSED",), popups=("TOKEN_REFRESHED",)),
     )
     async def refresh(
         self, request: Request[Any, Any, Any], accounts: Accounts, caller: Caller
@@ -150,7 +166,7 @@ class AuthController(Controller):
         status_code=200,
         security=BEARER,
         scope=Access.SESSION_ONLY,
-        opt=documents_body(RefreshRequest),
+        opt=documents_body(RefreshRequest, popups=("LOGGED_OUT",)),
     )
     async def logout(
         self, request: Request[Any, Any, Any], accounts: Accounts, user_id: CurrentUserId
@@ -160,7 +176,7 @@ class AuthController(Controller):
         await accounts.logout(user_id, body.refresh_token)
         return ok(Empty(), popup="LOGGED_OUT")
 
-    @get("/me", security=BEARER, scope=Access.SIGNED_IN)
+    @get("/me", security=BEARER, scope=Access.SIGNED_IN, operation_id="getCurrentUser")
     async def me(self, accounts: Accounts, user_id: CurrentUserId) -> Response[Envelope[UserOut]]:
         """The signed-in user."""
         return ok(UserOut.of(await accounts.current_user(user_id)))
@@ -170,7 +186,9 @@ class AuthController(Controller):
         status_code=200,
         security=BEARER,
         scope=Access.SESSION_ONLY,
-        opt=documents_body(ChangePasswordRequest),
+        opt=documents_body(
+            ChangePasswordRequest, errors=("INVALID_CREDENTIALS",), popups=("PASSWORD_CHANGED",)
+        ),
     )
     async def change_password(
         self, request: Request[Any, Any, Any], accounts: Accounts, user_id: CurrentUserId

@@ -24,7 +24,7 @@ from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import ApiTokens, CurrentUserId
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import UUID_PATTERN, whole
-from taskapp.entrypoints.http.openapi import documents_body
+from taskapp.entrypoints.http.openapi import answers, documents_body
 from taskapp.entrypoints.http.scopes import Access
 
 TokenId = Annotated[str, PathParameter(pattern=UUID_PATTERN, description="the token's id")]
@@ -130,7 +130,7 @@ class ApiTokenController(Controller):
         "/",
         status_code=201,
         scope=Access.SESSION_ONLY,
-        opt=documents_body(TokenCreate, errors=("409",)),
+        opt=documents_body(TokenCreate, errors=("LIMIT_REACHED",), popups=("TOKEN_CREATED",)),
     )
     async def create_token(
         self, request: Request[Any, Any, Any], api_tokens: ApiTokens, user_id: CurrentUserId
@@ -158,7 +158,12 @@ class ApiTokenController(Controller):
         tokens = await api_tokens.list_for(user_id)
         return ok(TokenListOut([TokenOut.of(token) for token in tokens]))
 
-    @delete("/{token_id:str}", status_code=200, scope=Access.SESSION_ONLY)
+    @delete(
+        "/{token_id:str}",
+        status_code=200,
+        scope=Access.SESSION_ONLY,
+        opt=answers("TOKEN_REVOKED"),
+    )
     async def revoke_token(
         self, api_tokens: ApiTokens, user_id: CurrentUserId, token_id: TokenId
     ) -> Response[Envelope[RevokedOut]]:

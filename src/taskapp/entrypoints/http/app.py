@@ -9,6 +9,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar, Router
@@ -20,6 +21,7 @@ from taskapp.bootstrap import Container, build_container
 from taskapp.config import Settings
 from taskapp.entrypoints.http.accounts import AuthController
 from taskapp.entrypoints.http.api_tokens import ApiTokenController
+from taskapp.entrypoints.http.cors import EXPOSED_HEADERS, RefusedOriginLog
 from taskapp.entrypoints.http.dependencies import PROVIDERS
 from taskapp.entrypoints.http.docs import openapi_config, swagger_assets
 from taskapp.entrypoints.http.edge import EdgeMiddleware
@@ -37,8 +39,11 @@ from taskapp.entrypoints.http.pagination import reject_unknown_query_parameters
 from taskapp.entrypoints.http.proxies import TrustedProxies
 from taskapp.entrypoints.http.reviews import ReviewController
 from taskapp.entrypoints.http.stats import StatsController
-from taskapp.entrypoints.http.sync import SYNC_CURSOR_HEADER, SyncController, sync_cursor_header
+from taskapp.entrypoints.http.sync import SyncController, sync_cursor_header
 from taskapp.entrypoints.http.tasks import TaskController
+from taskapp.entrypoints.http.webhook_payloads import JsonEventPayloads
+from taskapp.entrypoints.http.webhooks import WebhookController
+from taskapp.entrypoints.webhook_delivery import DeliveryLoop
 
 logger = logging.getLogger(__name__)
 
@@ -103,16 +108,24 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        built = build_container(settings)
+        built = build_container(settings, JsonEventPayloads())
         app.state.container = built
         metrics.watch_pool(built.database.gauges)
         await built.accounts.warm_up()
         STOP_CALLBACKS.append(built.end_event_streams)
+        deliveries = DeliveryLoop(
+            built.dispatcher,
+            settings.webhook_poll_seconds,
+            timedelta(days=settings.webhook_delivery_retention_days),
+        )
+        if settings.webhook_delivery:
+            deliveries.start()
         settle_garbage_collector()
         try:
             yield
         finally:
             STOP_CALLBACKS.remove(built.end_event_streams)
+            await deliveries.stop()
             await built.close()
 
     api = Router(
@@ -130,6 +143,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             ReviewController,
             SyncController,
             EventController,
+            WebhookController,
         ],
         before_request=reject_unknown_query_parameters,
         dependencies=PROVIDERS,
@@ -143,14 +157,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins),
             allow_headers=["Authorization", "Content-Type", "If-Match", "Idempotency-Key"],
-            expose_headers=[
-                "ETag",
-                "Location",
-                "X-Request-ID",
-                "Retry-After",
-                "Idempotent-Replayed",
-                SYNC_CURSOR_HEADER,
-            ],
+            expose_headers=EXPOSED_HEADERS,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         ),
         openapi_config=openapi_config(),
@@ -166,7 +173,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
         if isinstance(route, HTTPRoute)
     }
     app.asgi_handler = EdgeMiddleware(
-        app.asgi_handler,
+        RefusedOriginLog(app.asgi_handler, settings.cors_origins),
         metrics,
         access_log=settings.access_log,
         allowed_methods=allowed,

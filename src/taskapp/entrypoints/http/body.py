@@ -16,6 +16,7 @@ from litestar import Request
 
 from taskapp.domain.errors import FieldError, ValidationFailed
 from taskapp.entrypoints.http.errors import BadRequest, UnsupportedMediaType
+from taskapp.entrypoints.http.messages import humanize
 
 T = TypeVar("T")
 
@@ -49,13 +50,13 @@ def decode_json(body: bytes, kind: type[T]) -> T:
     try:
         result: T = _decoder(kind).decode(body)  # type: ignore[arg-type]
     except msgspec.ValidationError as error:
-        raise _validation_failure(str(error)) from None
+        raise _validation_failure(str(error), kind) from None
     except (msgspec.DecodeError, UnicodeDecodeError):
         raise BadRequest("The request body is not valid UTF-8 JSON") from None
     return result
 
 
-def _validation_failure(message: str) -> Exception:
+def _validation_failure(message: str, kind: Any = None) -> Exception:
     match = _PATH.search(message)
     path = match.group("path") if match else ""
     text = message[: match.start()] if match else message
@@ -66,12 +67,25 @@ def _validation_failure(message: str) -> Exception:
     field = path or (named.group("name") if named else "body")
     if named is not None and path:
         field = f"{path}.{named.group('name')}"
-    return ValidationFailed([FieldError(field, _humanize(text))])
+    return ValidationFailed([FieldError(field, _humanize(text, kind, field))])
 
 
-def _humanize(text: str) -> str:
+def _field_types(kind: Any) -> dict[str, Any]:
+    """A struct's fields by their JSON name, with their types."""
+    try:
+        return {f.encode_name: f.type for f in msgspec.structs.fields(kind)}
+    except TypeError:
+        return {}
+
+
+def _humanize(text: str, kind: Any = None, field: str = "") -> str:
+    fields = _field_types(kind)
     if text.startswith("Object contains unknown field"):
-        return "is not an accepted field"
+        name = field.rpartition(".")[2]
+        if "." not in field and fields:
+            return f"unknown field `{name}`; accepted: {', '.join(fields)}"
+        return f"unknown field `{name}`"
     if text.startswith("Object missing required field"):
         return "is required"
-    return text.replace("`", "")
+    top = re.split(r"[.\[]", field, maxsplit=1)[0]
+    return humanize(text, fields.get(top))

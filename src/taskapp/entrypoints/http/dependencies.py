@@ -30,6 +30,7 @@ from taskapp.domain.services.reviews import ReviewService
 from taskapp.domain.services.stats import StatsService
 from taskapp.domain.services.sync import SyncService
 from taskapp.domain.services.tasks import TaskService
+from taskapp.domain.services.webhooks import WebhookService
 from taskapp.entrypoints.http.scopes import authorize
 
 Accounts: TypeAlias = NamedDependency[AccountService]
@@ -43,6 +44,7 @@ Imports: TypeAlias = NamedDependency[ImportService]
 Reviews: TypeAlias = NamedDependency[ReviewService]
 ApiTokens: TypeAlias = NamedDependency[ApiTokenService]
 Sync: TypeAlias = NamedDependency[SyncService]
+Webhooks: TypeAlias = NamedDependency[WebhookService]
 # The caller as the route's `scope=` declaration allows (None on public routes): for routes
 # that take no user but must still refuse some credentials (see scopes.py).
 Caller: TypeAlias = NamedDependency[Principal | None]
@@ -113,6 +115,10 @@ def _sync(container: _Container, user_id: _SignedIn) -> SyncService:
     return container.sync
 
 
+def _webhooks(container: _Container, user_id: _SignedIn) -> WebhookService:
+    return container.webhooks
+
+
 def _clock(container: _Container, user_id: _SignedIn) -> ClockPort:
     return container.clock
 
@@ -132,5 +138,6 @@ PROVIDERS = {
     "imports": Provide(_imports, sync_to_thread=False),
     "reviews": Provide(_reviews, sync_to_thread=False),
     "sync": Provide(_sync, sync_to_thread=False),
+    "webhooks": Provide(_webhooks, sync_to_thread=False),
     "clock": Provide(_clock, sync_to_thread=False),
 }

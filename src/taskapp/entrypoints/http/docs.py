@@ -16,7 +16,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ControllerRouterHandler
 
 import taskapp
-from taskapp.entrypoints.http.openapi import SECURITY_SCHEMES
+from taskapp.entrypoints.http.openapi import SECURITY_SCHEMES, camel_operation_id
 from taskapp.entrypoints.http.scopes import SCOPE_OPTION, Access
 
 ASSETS = "/schema/assets"
@@ -31,6 +31,7 @@ def openapi_config() -> OpenAPIConfig:
         "Authorize with the access token.",
         components=SECURITY_SCHEMES,
         use_handler_docstrings=True,
+        operation_id_creator=camel_operation_id,
         # The document and the docs page are public (see scopes.py).
         openapi_router=Router(
             path="/schema",

@@ -23,6 +23,9 @@ from taskapp.entrypoints.http.edge import (
     request_id_of,
 )
 from taskapp.entrypoints.http.envelope import ErrorDetail, failure
+from taskapp.entrypoints.http.messages import humanize, unknown_parameter_message
+
+__all__ = ["STATUS_BY_CODE", "handle_error", "unknown_parameter_message", "validation_message"]
 
 logger = logging.getLogger("taskapp.http")
 
@@ -38,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "REVIEW_NOT_FOUND": 404,
     "LIST_NOT_FOUND": 404,
     "LABEL_NOT_FOUND": 404,
+    "WEBHOOK_NOT_FOUND": 404,
     "METHOD_NOT_ALLOWED": 405,
     "EMAIL_ALREADY_REGISTERED": 409,
     "IDEMPOTENCY_KEY_IN_PROGRESS": 409,
@@ -106,11 +110,14 @@ def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[
             headers={"Connection": "close"},
         )
     if isinstance(error, ValidationException):
+        details = _framework_details(error.extra, request) or [
+            ErrorDetail("request", "is not valid")
+        ]
         return failure(
             422,
             "VALIDATION_ERROR",
-            "The request is not valid",
-            details=_framework_details(error.extra),
+            validation_message(details),
+            details=details,
             request_id=request_id,
         )
     if isinstance(error, HTTPException) and error.status_code < 500:
@@ -137,8 +144,11 @@ def _domain_response(error: DomainError, request_id: str | None) -> Response[Any
     status = STATUS_BY_CODE.get(error.code, 400)
     headers: dict[str, str] = {}
     details = None
+    message = error.message
     if isinstance(error, ValidationFailed):
         details = [ErrorDetail(field=d.field, message=d.message) for d in error.details]
+        if error.message == ValidationFailed.default_message and details:
+            message = validation_message(details)
     if isinstance(error, RateLimited | ServiceUnavailable):
         headers["Retry-After"] = str(error.retry_after_seconds)
     if isinstance(error, Unauthorized):
@@ -148,19 +158,39 @@ def _domain_response(error: DomainError, request_id: str | None) -> Response[Any
     return failure(
         status,
         error.code,
-        error.message,
+        message,
         details=details,
         request_id=request_id,
         headers=headers or None,
     )
 
 
-def _framework_details(extra: Any) -> list[ErrorDetail] | None:
+def validation_message(details: list[ErrorDetail]) -> str:
+    """`error.message` of a 422: its details in one line ("title must not be blank")."""
+    parts = [
+        d.message if f"`{d.field}`" in d.message else f"{d.field} {d.message}" for d in details[:3]
+    ]
+    if len(details) > 3:
+        parts.append(f"and {len(details) - 3} more (see details)")
+    return "; ".join(parts)
+
+
+def _framework_details(extra: Any, request: Request[Any, Any, Any]) -> list[ErrorDetail] | None:
+    """Litestar's parameter errors, in words (the parameter's type gives an enum's values)."""
     if not isinstance(extra, list):
         return None
+    try:
+        parameters = request.route_handler.parsed_fn_signature.parameters
+    except Exception:  # no handler (a routing error): no types to consult
+        parameters = {}
+    kinds = {
+        (getattr(f.kwarg_definition, "name", None) or name): f.annotation
+        for name, f in parameters.items()
+    }
     details = []
     for item in extra:
         if isinstance(item, dict):
             field = str(item.get("key") or "request")
-            details.append(ErrorDetail(field=field, message=str(item.get("message", "is invalid"))))
+            text = str(item.get("message", "is invalid"))
+            details.append(ErrorDetail(field=field, message=humanize(text, kinds.get(field))))
     return details or None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
@@ -22,15 +22,14 @@ from litestar import Controller, Response, get, post
 from litestar.params import HeaderParameter, QueryParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
-from taskapp.domain.model.sync import ChangeEvent, SyncCursor
+from taskapp.domain.model.sync import SyncCursor
 from taskapp.domain.services.sync import EventStream, Heartbeat
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Sync
 from taskapp.entrypoints.http.envelope import Envelope, ok
-from taskapp.entrypoints.http.openapi import BEARER, documents_event_stream
+from taskapp.entrypoints.http.openapi import BEARER, answers, documents_event_stream
 from taskapp.entrypoints.http.scopes import TICKET_OPTION
 from taskapp.entrypoints.http.scopes import Scope as ApiScope
-from taskapp.entrypoints.http.sync import Cursor, SyncListOut
-from taskapp.entrypoints.http.tasks import TaskOut
+from taskapp.entrypoints.http.sync import CURSOR_PATTERN, Cursor, event_data
 
 LAST_EVENT_ID = "Last-Event-ID"
 
@@ -47,6 +46,8 @@ LastEventId = Annotated[
     HeaderParameter(
         name=LAST_EVENT_ID,
         max_length=64,
+        # Documented, not enforced here: a malformed one is a 422 on `Last-Event-ID` below.
+        schema_extra={"pattern": CURSOR_PATTERN},
         description="the `id:` of the last event received: the stream resumes after it "
         "(EventSource sends it when it reconnects); wins over `cursor`",
     ),
@@ -57,18 +58,6 @@ class TicketOut(msgspec.Struct):
     ticket: str
 
 
-class _Deleted(msgspec.Struct):
-    id: UUID
-
-
-def _data(event: ChangeEvent) -> Any:
-    if event.task is not None:
-        return TaskOut.of(event.task)
-    if event.task_list is not None:
-        return SyncListOut.of(event.task_list)
-    return _Deleted(event.object_id)
-
-
 async def _messages(user_id: UUID, stream: EventStream) -> AsyncIterator[ServerSentEventMessage]:
     async for item in stream:
         if isinstance(item, Heartbeat):
@@ -77,7 +66,7 @@ async def _messages(user_id: UUID, stream: EventStream) -> AsyncIterator[ServerS
         yield ServerSentEventMessage(
             id=SyncCursor(user_id, item.seq).encode(),
             event=item.type.value,
-            data=msgspec.json.encode(_data(item)).decode(),
+            data=msgspec.json.encode(event_data(item)).decode(),
         )
 
 
@@ -86,7 +75,7 @@ class EventController(Controller):
     tags = ["sync"]
     security = BEARER
 
-    @post("/ticket", scope=ApiScope.EVENTS_READ, status_code=201)
+    @post("/ticket", scope=ApiScope.EVENTS_READ, status_code=201, operation_id="issueEventTicket")
     async def issue_ticket(
         self, sync: Sync, user_id: CurrentUserId
     ) -> Response[Envelope[TicketOut]]:
@@ -98,7 +87,8 @@ class EventController(Controller):
         "/",
         scope=ApiScope.EVENTS_READ,
         media_type="text/event-stream",
-        opt={TICKET_OPTION: True, **documents_event_stream()},
+        operation_id="streamEvents",
+        opt={TICKET_OPTION: True, **documents_event_stream(), **answers(errors=("RATE_LIMITED",))},
     )
     async def events(
         self,
@@ -110,14 +100,14 @@ class EventController(Controller):
     ) -> ServerSentEvent:
         """The caller's changes as Server-Sent Events, each `id:` the cursor after it: from
         `Last-Event-ID` (or `cursor`, or now), live as they commit, with a comment line
-        when idle. At most 5 open streams per user (429 beyond)."""
+        when idle. At most 5 open streams per user, across all instances (429 beyond)."""
         if last_event_id is not None:
             after = sync.cursor(user_id, last_event_id, LAST_EVENT_ID)
         elif cursor is not None:
             after = sync.cursor(user_id, cursor, "cursor")
         else:
             after = await sync.head(user_id)
-        stream = sync.open_stream(user_id, after)
+        stream = await sync.open_stream(user_id, after)
         messages = _messages(user_id, stream)
         # A stream whose body never starts (the client left first) still gives back its slot.
         weakref.finalize(messages, stream.close)

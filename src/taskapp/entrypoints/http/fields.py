@@ -25,14 +25,27 @@ def whole(pattern: str) -> str:
     return rf"^(?:{pattern})$(?!\n)"
 
 
+# What a value failing each pattern is told, in words (never the regex): see messages.py.
+PATTERN_MESSAGES: dict[str, str] = {}
+
+
+def described(pattern: str, message: str) -> str:
+    """`pattern`, remembered with the message a value that fails it gets."""
+    PATTERN_MESSAGES[pattern] = message
+    return pattern
+
+
 # Patterns use only explicit character ranges, so every regex dialect (Python's, the
 # ECMA one of JSON Schema tools) reads them alike. NUL is the one character PostgreSQL text
 # cannot hold (lone surrogates cannot arrive through valid UTF-8 JSON).
 _STORABLE = r"[^\x00]"
-_STORABLE_TEXT = whole(f"{_STORABLE}*")
+_STORABLE_TEXT = described(whole(f"{_STORABLE}*"), "must not contain NUL characters")
 STORABLE_TEXT = _STORABLE_TEXT
 _SPACE = r"[\t\n\x0b\x0c\r ]"  # exactly what the domain trims (model.TRIMMED)
-_EMAIL = whole(f"{_SPACE}*{model.EMAIL_CORE}{_SPACE}*")
+_EMAIL = described(whole(f"{_SPACE}*{model.EMAIL_CORE}{_SPACE}*"), "must be a valid email address")
+NOT_BLANK = described(
+    whole(rf"{_STORABLE}*[^\x00\t\n\x0b\x0c\r ]{_STORABLE}*"), "must not be blank"
+)
 
 Email = Annotated[
     str,
@@ -63,7 +76,7 @@ Title = Annotated[
     msgspec.Meta(
         min_length=1,
         max_length=model.TITLE_MAX_LENGTH,
-        pattern=whole(rf"{_STORABLE}*[^\x00\t\n\x0b\x0c\r ]{_STORABLE}*"),
+        pattern=NOT_BLANK,
         description="trimmed; 1 to 255 characters, not only spaces",
     ),
 ]
@@ -82,12 +95,18 @@ Comment = Annotated[
 Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 UUID_CORE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-UUID_PATTERN = whole(UUID_CORE)
+UUID_PATTERN = described(whole(UUID_CORE), "must be a UUID")
 SEARCH_PATTERN = _STORABLE_TEXT
 # Header values lose surrounding spaces in transit: a key may not start or end with one.
-IDEMPOTENCY_KEY_PATTERN = whole(r"[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?")
+IDEMPOTENCY_KEY_PATTERN = described(
+    whole(r"[\x21-\x7e]([\x20-\x7e]{0,253}[\x21-\x7e])?"),
+    "must be 1 to 255 printable ASCII characters, not starting or ending with a space",
+)
 
-Uuid = Annotated[str, msgspec.Meta(pattern=UUID_PATTERN, description="a UUID")]
+Uuid = Annotated[
+    str,
+    msgspec.Meta(pattern=UUID_PATTERN, description="a UUID", extra_json_schema={"format": "uuid"}),
+]
 Label = Annotated[
     str,
     msgspec.Meta(
@@ -117,4 +136,10 @@ ListName = Annotated[
         description="trimmed; 1 to 100 characters, unique per user (case-insensitive)",
     ),
 ]
-Color = Annotated[str, msgspec.Meta(pattern=whole("#[0-9A-Fa-f]{6}"), description="#RRGGBB")]
+Color = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=described(whole("#[0-9A-Fa-f]{6}"), "must be a colour as #RRGGBB, e.g. #3B82F6"),
+        description="#RRGGBB",
+    ),
+]

@@ -11,6 +11,7 @@ from taskapp.entrypoints.http.scopes import Access
 
 @get(
     "/health/live",
+    operation_id="checkLiveness",
     include_in_schema=True,
     tags=["operations"],
     sync_to_thread=False,
@@ -21,7 +22,7 @@ def live() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/health/ready", tags=["operations"], scope=Access.PUBLIC)
+@get("/health/ready", tags=["operations"], scope=Access.PUBLIC, operation_id="checkReadiness")
 async def ready(state: State) -> Response[dict[str, str]]:
     """200 when the database answers and its schema is at the latest migration, else 503."""
     container: Container = state.container

@@ -14,7 +14,7 @@ from taskapp.domain.model import ActionType, HistoryEntry, HistoryQuery, PageReq
 from taskapp.entrypoints.http.dependencies import CurrentUserId, History
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import UUID_PATTERN
-from taskapp.entrypoints.http.openapi import BEARER
+from taskapp.entrypoints.http.openapi import BEARER, answers
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.scopes import Scope
 from taskapp.entrypoints.http.tasks import parse_id
@@ -69,7 +69,7 @@ class HistoryController(Controller):
     tags = ["history"]
     security = BEARER
 
-    @get("/", scope=Scope.HISTORY_READ)
+    @get("/", scope=Scope.HISTORY_READ, opt=answers(errors=("NOT_FOUND",)))
     async def list_history(
         self,
         history: History,

@@ -66,7 +66,7 @@ class ImportController(Controller):
         status_code=201,
         # Litestar's own limit (the app's is far smaller), checked while the body streams.
         request_max_body_size=IMPORT_MAX_BYTES,
-        opt=documents_upload(ImportItem),
+        opt={**documents_upload(ImportItem), "popups": ("TASKS_IMPORTED",)},
     )
     async def import_tasks(
         self, request: Request[Any, Any, Any], imports: Imports, user_id: CurrentUserId

@@ -13,7 +13,7 @@ from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Labels
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import Label
-from taskapp.entrypoints.http.openapi import BEARER, documents_body
+from taskapp.entrypoints.http.openapi import BEARER, answers, documents_body
 from taskapp.entrypoints.http.scopes import Scope
 
 LabelName = Annotated[
@@ -57,7 +57,13 @@ class LabelController(Controller):
         usage = await labels.usage(user_id)
         return ok(LabelsOut([LabelOut.of(u) for u in usage]))
 
-    @patch("/{name:str}", scope=Scope.TASKS_WRITE, opt=documents_body(LabelRename, errors=("409",)))
+    @patch(
+        "/{name:str}",
+        scope=Scope.TASKS_WRITE,
+        opt=documents_body(
+            LabelRename, errors=("LABEL_NOT_FOUND", "CONFLICT"), popups=("LABEL_RENAMED",)
+        ),
+    )
     async def rename_label(
         self,
         request: Request[Any, Any, Any],
@@ -71,7 +77,12 @@ class LabelController(Controller):
         changed = await labels.rename(user_id, name, body.name)
         return ok(LabelChangedOut(body.name.strip(), changed), popup="LABEL_RENAMED")
 
-    @delete("/{name:str}", status_code=200, scope=Scope.TASKS_WRITE)
+    @delete(
+        "/{name:str}",
+        status_code=200,
+        scope=Scope.TASKS_WRITE,
+        opt=answers("LABEL_DELETED", errors=("LABEL_NOT_FOUND", "CONFLICT")),
+    )
     async def delete_label(
         self, labels: Labels, user_id: CurrentUserId, name: LabelName
     ) -> Response[Envelope[LabelChangedOut]]:

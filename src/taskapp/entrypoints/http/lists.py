@@ -15,7 +15,7 @@ from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Lists
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import UUID_PATTERN, Color, ListName, Uuid
-from taskapp.entrypoints.http.openapi import BEARER, documents_body
+from taskapp.entrypoints.http.openapi import BEARER, answers, documents_body
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.preconditions import expected_versions
 from taskapp.entrypoints.http.scopes import Scope
@@ -82,6 +82,10 @@ def _list_response(
     return ok(ListOut.of(summary), popup=popup, status_code=status_code, headers=headers)
 
 
+# What a change of one list can answer beyond the usual errors.
+_CHANGE_ERRORS = ("LIST_NOT_FOUND", "VERSION_CONFLICT", "CONFLICT")
+
+
 class ListController(Controller):
     path = "/lists"
     tags = ["lists"]
@@ -91,7 +95,9 @@ class ListController(Controller):
         "/",
         status_code=201,
         scope=Scope.TASKS_WRITE,
-        opt=documents_body(ListCreate, errors=("409",)),
+        opt=documents_body(
+            ListCreate, errors=("LIST_NAME_TAKEN", "LIMIT_REACHED"), popups=("LIST_CREATED",)
+        ),
     )
     async def create_list(
         self, request: Request[Any, Any, Any], lists: Lists, user_id: CurrentUserId
@@ -115,14 +121,18 @@ class ListController(Controller):
         found = await lists.list(user_id, PageRequest.of(page, limit, offset))
         return ok(PageOut.of(found, ListOut.of))
 
-    @get("/{list_id:str}", scope=Scope.TASKS_READ)
+    @get("/{list_id:str}", scope=Scope.TASKS_READ, opt=answers(errors=("LIST_NOT_FOUND",)))
     async def get_list(
         self, lists: Lists, user_id: CurrentUserId, list_id: ListId
     ) -> Response[Envelope[ListOut]]:
         return _list_response(await lists.get(user_id, parse_id(list_id, "list_id")), None)
 
     @patch(
-        "/{list_id:str}", scope=Scope.TASKS_WRITE, opt=documents_body(ListPatch, errors=("409",))
+        "/{list_id:str}",
+        scope=Scope.TASKS_WRITE,
+        opt=documents_body(
+            ListPatch, errors=(*_CHANGE_ERRORS, "LIST_NAME_TAKEN"), popups=("LIST_UPDATED",)
+        ),
     )
     async def update_list(
         self,
@@ -147,7 +157,7 @@ class ListController(Controller):
         "/{list_id:str}/move",
         status_code=200,
         scope=Scope.TASKS_WRITE,
-        opt=documents_body(ListMove),
+        opt=documents_body(ListMove, errors=_CHANGE_ERRORS, popups=("LIST_MOVED",)),
     )
     async def move_list(
         self,
@@ -168,7 +178,12 @@ class ListController(Controller):
         )
         return _list_response(moved, "LIST_MOVED")
 
-    @delete("/{list_id:str}", status_code=200, scope=Scope.TASKS_WRITE, opt={"errors": ("409",)})
+    @delete(
+        "/{list_id:str}",
+        status_code=200,
+        scope=Scope.TASKS_WRITE,
+        opt=answers("LIST_DELETED", errors=(*_CHANGE_ERRORS, "LIST_NOT_EMPTY")),
+    )
     async def delete_list(
         self,
         lists: Lists,

@@ -7,12 +7,14 @@ handler names its body struct in `opt`, and `complete_openapi` adds it to the do
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Response
 from litestar.openapi.spec import (
     Components,
     OpenAPIMediaType,
@@ -25,7 +27,21 @@ from litestar.openapi.spec import (
     SecurityScheme,
 )
 
-from taskapp.entrypoints.http.envelope import ErrorEnvelope
+from taskapp.entrypoints.http.envelope import Envelope, ErrorDetail, ErrorEnvelope
+from taskapp.entrypoints.http.errors import (
+    STATUS_BY_CODE,
+    unknown_parameter_message,
+    validation_message,
+)
+from taskapp.entrypoints.http.examples import (
+    LIST_ID,
+    REQUEST_ID,
+    TASK_ID,
+    TOKEN_ID,
+    domain_messages,
+    example_of,
+)
+from taskapp.entrypoints.http.fields import UUID_CORE, UUID_PATTERN, whole
 from taskapp.entrypoints.http.scopes import Access, Scope, declared
 
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
@@ -49,24 +65,24 @@ SECURITY_SCHEMES: Components = Components(
     }
 )
 
-_ERROR_DESCRIPTIONS = {
-    "400": "Malformed request (invalid JSON, wrong top-level type)",
-    "401": "Missing, invalid or expired credentials",
-    "404": "Not found (or owned by someone else)",
-    "413": "Request body too large",
-    "415": "Request body is not JSON",
-    "422": "Validation error",
-    "429": "Rate limited (see Retry-After)",
-    "500": "Internal error (carries the request id)",
-    "503": "Database unavailable (see Retry-After)",
-}
-
 
 def documents_body(
-    struct: type[msgspec.Struct], *, form: bool = False, errors: tuple[str, ...] = ()
+    struct: type[msgspec.Struct],
+    *,
+    form: bool = False,
+    errors: tuple[str, ...] = (),
+    popups: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """Handler `opt`: the body struct `read_json` decodes, and statuses beyond the usual."""
-    return {"body": struct, "form": form, "errors": errors}
+    """Handler `opt`: the body struct `read_json` decodes, the error codes the route can
+    answer beyond the usual ones, and its popups."""
+    return {"body": struct, "form": form, **answers(*popups, errors=errors)}
+
+
+def answers(*popups: str, errors: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Handler `opt`: the popups a route's success can carry (none: `popup` is null) and
+    the error codes it can answer beyond the usual ones (BAD_REQUEST, UNAUTHORIZED,
+    VALIDATION_ERROR, ...). The document lists exactly these as enums."""
+    return {"popups": popups, "codes": errors}
 
 
 def documents_download(item: type[msgspec.Struct]) -> dict[str, Any]:
@@ -81,7 +97,7 @@ def documents_event_stream() -> dict[str, Any]:
 
 def documents_upload(item: type[msgspec.Struct]) -> dict[str, Any]:
     """Handler `opt` for a file upload: CSV text, or a JSON array of `item`."""
-    return {"upload": item, "errors": ("409",)}
+    return {"upload": item, "codes": ("LIMIT_REACHED",)}
 
 
 @dataclass
@@ -89,6 +105,9 @@ class _Documented:
     operation: Operation
     opt: dict[str, Any]
     is_api: bool
+    handler: Any = None
+    path: str = ""
+    method: str = ""
 
 
 def complete_openapi(app: Litestar) -> None:
@@ -101,11 +120,20 @@ def complete_openapi(app: Litestar) -> None:
             path_item = (document.paths or {}).get(route.path_format or "/")
             if not handler.include_in_schema or path_item is None:
                 continue
-            for method in handler.http_methods:
+            for method in sorted(handler.http_methods):
                 operation = getattr(path_item, method.lower(), None)
                 if isinstance(operation, Operation):
                     is_api = (route.path_format or "").startswith("/api/")
-                    found.append(_Documented(operation, handler.opt, is_api))
+                    found.append(
+                        _Documented(
+                            operation,
+                            handler.opt,
+                            is_api,
+                            handler,
+                            route.path_format or "/",
+                            method.lower(),
+                        )
+                    )
                     extra_types += [t for t in (handler.opt.get("body"),) if t is not None]
                     extra_types += [t for t in (handler.opt.get("download"),) if t is not None]
                     extra_types += [t for t in (handler.opt.get("upload"),) if t is not None]
@@ -123,9 +151,19 @@ def complete_openapi(app: Litestar) -> None:
         _document_body(item)
         _document_download(item)
         _document_event_stream(item)
-        if item.is_api:
-            _document_errors(item)
         _document_access(item)
+    # One order whatever the hash seed: a path's handlers come from a set in Litestar, and
+    # components shared by several operations (their popups, say) follow this order.
+    found.sort(key=lambda item: (item.path, item.method))
+    finish_document(openapi_document(app), found)
+
+
+def openapi_document(app: Litestar) -> dict[str, Any]:
+    """The document as served at /schema/openapi.json and printed by `taskapp openapi`:
+    Litestar's, built once and cached by its OpenAPI plugin, finished by `finish_document`
+    (the one place the generated document is post-processed)."""
+    document: dict[str, Any] = app.plugins.get("OpenAPIPlugin").provide_openapi_schema()
+    return document
 
 
 def _apply_schema_patch(schema: Any, patch: dict[str, Any] | None) -> None:
@@ -239,30 +277,6 @@ def _document_event_stream(item: _Documented) -> None:
     item.operation.responses = responses
 
 
-def _document_errors(item: _Documented) -> None:
-    statuses = dict(_ERROR_DESCRIPTIONS)
-    parameter_names = {getattr(p, "name", None) for p in item.operation.parameters or []}
-    if "If-Match" in parameter_names:
-        statuses["412"] = "If-Match does not match the current version"
-    if "Idempotency-Key" in parameter_names:
-        statuses["409"] = "A request with this Idempotency-Key is still running"
-    if item.opt.get("also_200"):
-        created = (item.operation.responses or {}).get("201")
-        if isinstance(created, OpenAPIResponse):
-            statuses_ok = dataclasses.replace(created, description="Updated")
-            item.operation.responses = {**(item.operation.responses or {}), "200": statuses_ok}
-    for status in item.opt.get("errors", ()):
-        statuses[status] = "Conflict"
-    responses = item.operation.responses or {}
-    for status, description in statuses.items():
-        # Replaces Litestar's own 400 entry, which describes its error shape, not ours.
-        responses[status] = OpenAPIResponse(
-            description=description,
-            content={"application/json": OpenAPIMediaType(schema=_ref(ErrorEnvelope))},
-        )
-    item.operation.responses = responses
-
-
 def _document_access(item: _Documented) -> None:
     """Each operation's credentials from its `scope=` declaration (see scopes.py): the
     security requirement names the API token's scope (OpenAPI 3.1 allows role names for
@@ -287,13 +301,6 @@ def _document_access(item: _Documented) -> None:
         item.operation.security = security
     base = item.operation.description
     item.operation.description = f"{base}\n\n{note}" if base else note
-    responses = item.operation.responses or {}
-    responses["403"] = OpenAPIResponse(
-        description="FORBIDDEN (an API token where only a session may go) or "
-        "INSUFFICIENT_SCOPE (an API token without the scope)",
-        content={"application/json": OpenAPIMediaType(schema=_ref(ErrorEnvelope))},
-    )
-    item.operation.responses = responses
 
 
 def _oauth2_form_schema() -> dict[str, Any]:
@@ -302,3 +309,554 @@ def _oauth2_form_schema() -> dict[str, Any]:
         "required": ["username", "password"],
         "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
     }
+
+
+def camel_operation_id(handler: Any, *_: Any) -> str:
+    """Operation ids in camelCase from the handler's name (`list_tasks` → `listTasks`):
+    what generated clients name their functions. A handler whose name says too little
+    passes `operation_id=` itself."""
+    first, *rest = str(handler.handler_name).split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+# --- The finishing pass: the document as a product for frontend developers -------------
+# Works on the JSON form of the document (Litestar's objects cannot say `const`,
+# `examples` per media type or links as needed). docs/decisions/0018-openapi-document.md.
+
+_REF = "#/components/schemas/"
+_NAMES = {
+    "TokensOut": "TokenPair",
+    "SummaryOut": "ReviewSummary",
+    "ImportOut": "ImportResult",
+    "DeletedOut": "Deleted",
+    "RevokedOut": "Revoked",
+}
+# What every /api/v1 route may answer, whatever it does.
+_BASE_ERRORS = {"400": ("BAD_REQUEST",), "422": ("VALIDATION_ERROR",), "500": ("INTERNAL_ERROR",)}
+_BASE_ERRORS_WITH_DATABASE = {"503": ("SERVICE_UNAVAILABLE",)}
+_STATUS_TEXT = {
+    "400": "Malformed request (invalid JSON, wrong top-level type)",
+    "401": "Missing, invalid or expired credentials",
+    "403": "Not allowed with these credentials",
+    "404": "Not found (or owned by someone else)",
+    "409": "Conflict",
+    "412": "If-Match does not match the current version",
+    "413": "Request body too large",
+    "415": "Unsupported request body type",
+    "422": "Validation error: `error.details` names each field",
+    "429": "Rate limited (see Retry-After)",
+    "500": "Internal error (carries the request id)",
+    "503": "Temporarily unavailable (see Retry-After)",
+}
+IF_MATCH_PATTERN = whole(r'\*|"[1-9][0-9]{0,17}"([ \t]*,[ \t]*"[1-9][0-9]{0,17}")*')
+_ETAG_PATTERN = whole(r'"[1-9][0-9]{0,17}"')
+_CURSOR_HEADER = {
+    "description": "A sync cursor at or after this change (GET /sync?cursor=...)",
+    "schema": {"type": "string", "minLength": 1},
+}
+_REQUEST_ID_HEADER = {
+    "description": "The request's id (the client's X-Request-ID when sane); quote it in reports",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+}
+_RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again",
+    "schema": {"type": "string", "pattern": whole("[0-9]{1,6}")},
+}
+_ETAG_HEADER = {
+    "description": 'The version as an entity tag, `"<version>"`: send it back as If-Match',
+    "schema": {"type": "string", "pattern": _ETAG_PATTERN},
+}
+
+
+def _clean_name(name: str) -> str:
+    """`TaskOut` → `Task`, `PageOut_TaskOut_` → `TaskPage`: names a person would write."""
+    if name in _NAMES:
+        return _NAMES[name]
+    page = re.fullmatch(r"PageOut_(.+)_", name)
+    if page:
+        return _clean_name(page.group(1)) + "Page"
+    return name.removesuffix("Out") if len(name) > 3 else name
+
+
+def _data_type(handler: Any) -> Any:
+    """`X` of a handler returning `Response[Envelope[X]]`, else None."""
+    annotation = handler.parsed_fn_signature.return_type.annotation
+    if get_origin(annotation) is Response:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) is Envelope:
+        return get_args(annotation)[0]
+    return None
+
+
+def _walk(node: Any, visit: Any) -> None:
+    if isinstance(node, dict):
+        visit(node)
+        for value in node.values():
+            _walk(value, visit)
+    elif isinstance(node, list):
+        for value in node:
+            _walk(value, visit)
+
+
+def finish_document(document: dict[str, Any], found: list[_Documented]) -> None:
+    """Clean component names, an envelope per data type that TypeScript narrows on
+    `success`, popups and error codes as enums per operation, examples everywhere,
+    header formats, and links from each create to the operations on what it created."""
+    components = document.setdefault("components", {})
+    litestar_schemas: dict[str, Any] = components.get("schemas") or {}
+    data_types = {id(item): _data_type(item.handler) for item in found}
+    kinds = [t for t in data_types.values() if t is not None] + [ErrorEnvelope]
+    for item in found:
+        kinds += [item.opt[k] for k in ("body", "download", "upload") if item.opt.get(k)]
+    _, generated = msgspec.json.schema_components(kinds, ref_template=_REF + "{name}")
+    for kind in kinds:
+        _apply_schema_patch(generated.get(kind.__name__), getattr(kind, "__schema_patch__", None))
+    _add_datetime_formats(kinds, generated)
+    schemas = {
+        name: schema
+        for name, schema in litestar_schemas.items()
+        if not name.startswith(("Envelope_", "PageOut_")) and name not in generated
+    }
+    schemas.update(generated)
+    rename = {name: _clean_name(name) for name in schemas}
+
+    def renamed(node: dict[str, Any]) -> None:
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF):
+            node["$ref"] = _REF + rename.get(ref[len(_REF) :], ref[len(_REF) :])
+
+    _walk(schemas, renamed)
+    _walk(document.get("paths"), renamed)
+    schemas = {rename[name]: schema for name, schema in schemas.items()}
+    for name, schema in schemas.items():
+        if "title" in schema:
+            schema["title"] = name
+    schemas["ErrorEnvelope"] = _error_envelope()
+    schemas["ErrorBody"]["properties"]["code"] = {
+        "type": "string",
+        "enum": sorted({*STATUS_BY_CODE, "REQUEST_TIMEOUT"}),
+        "description": "A stable machine code: branch on it, not on the message",
+    }
+    components["schemas"] = schemas
+    envelopes = _envelopes(found, data_types, schemas)
+    operations = {
+        (item.path, item.method): item
+        for item in found
+        if isinstance((document["paths"].get(item.path) or {}).get(item.method), dict)
+    }
+    for (path, method), item in operations.items():
+        operation = document["paths"][path][method]
+        _finish_parameters(operation)
+        _finish_request_body(operation, schemas)
+        if item.is_api:
+            data = data_types[id(item)]
+            if data is not None:
+                _finish_success(operation, item, envelopes[_clean_name(_type_name(data))], schemas)
+            _finish_errors(operation, item, schemas)
+        _finish_other_responses(operation, schemas)
+    _link_creates(document, operations)
+    # The same document on every run, whatever the hash seed (Litestar keeps a handler's
+    # methods in a set): generated clients and their diffs depend on it (decision 0021).
+    components["schemas"] = dict(sorted(schemas.items()))
+
+
+def _add_datetime_formats(kinds: list[Any], generated: dict[str, Any]) -> None:
+    """msgspec documents a datetime as a bare string: every datetime field (and so every
+    timestamp) gets `format: date-time`, found from the structs' own field types."""
+    seen: set[int] = set()
+
+    def visit(info: Any) -> None:
+        if id(info) in seen:
+            return
+        seen.add(id(info))
+        if isinstance(info, msgspec.inspect.StructType):
+            schema = generated.get(info.cls.__name__) or {}
+            for field in info.fields:
+                if _is_datetime(field.type):
+                    _mark_datetime((schema.get("properties") or {}).get(field.encode_name))
+                visit(field.type)
+        for attribute in ("item_type", "value_type", "types"):
+            inner = getattr(info, attribute, None)
+            for each in inner if isinstance(inner, tuple) else (inner,):
+                if each is not None:
+                    visit(each)
+
+    for info in msgspec.inspect.multi_type_info(kinds):
+        visit(info)
+
+
+def _is_datetime(info: Any) -> bool:
+    if isinstance(info, msgspec.inspect.DateTimeType):
+        return True
+    return isinstance(info, msgspec.inspect.UnionType) and any(
+        isinstance(t, msgspec.inspect.DateTimeType) for t in info.types
+    )
+
+
+def _mark_datetime(schema: Any) -> None:
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "string":
+        schema["format"] = "date-time"
+    for variant in schema.get("anyOf") or ():
+        _mark_datetime(variant)
+
+
+def _type_name(kind: Any) -> str:
+    if get_origin(kind) is not None:  # PageOut[TaskOut]
+        return f"{kind.__origin__.__name__}_{'_'.join(_type_name(a) for a in get_args(kind))}_"
+    return str(kind.__name__)
+
+
+def _error_envelope() -> dict[str, Any]:
+    return {
+        "title": "ErrorEnvelope",
+        "description": "Every error answer of /api/v1: `success` is false, `error` says why",
+        "type": "object",
+        "required": ["success", "data", "popup", "error"],
+        "properties": {
+            "success": {"type": "boolean", "const": False},
+            "data": {"type": "null"},
+            "popup": {"type": "null"},
+            "error": {"$ref": _REF + "ErrorBody"},
+        },
+    }
+
+
+def _popup_schema(popups: tuple[str, ...] | list[str | None]) -> dict[str, Any]:
+    values = list(popups)
+    if not values:
+        return {"type": "null"}
+    return {"type": ["string", "null"] if None in values else "string", "enum": values}
+
+
+def _envelopes(
+    found: list[_Documented], data_types: dict[int, Any], schemas: dict[str, Any]
+) -> dict[str, str]:
+    """One `<Data>Envelope` component per data type: `success` true, `data` the type,
+    `popup` every popup an operation answering it may carry. Returns data name → envelope."""
+    popups: dict[str, list[str | None]] = {}
+    for item in found:
+        kind = data_types[id(item)]
+        if kind is None or not item.is_api:
+            continue
+        values = popups.setdefault(_clean_name(_type_name(kind)), [])
+        declared = item.opt.get("popups") or ()
+        values.extend(p for p in declared if p not in values)
+        if not declared and None not in values:
+            values.append(None)
+    names = {}
+    for data, values in popups.items():
+        ordered = [v for v in values if v is not None] + ([None] if None in values else [])
+        name = f"{data}Envelope"
+        schemas[name] = {
+            "title": name,
+            "description": f"A successful answer: `success` is true, `data` is a {data}",
+            "type": "object",
+            "required": ["success", "data", "popup", "error"],
+            "properties": {
+                "success": {"type": "boolean", "const": True},
+                "data": {"$ref": _REF + data},
+                "popup": {
+                    **_popup_schema(ordered),
+                    "description": "A message the client may show (a code to translate)",
+                },
+                "error": {"type": "null"},
+            },
+        }
+        names[data] = name
+    return names
+
+
+def _json(response: dict[str, Any]) -> dict[str, Any] | None:
+    media: dict[str, Any] | None = (response.get("content") or {}).get("application/json")
+    return media
+
+
+def _finish_success(
+    operation: dict[str, Any], item: _Documented, envelope: str, schemas: dict[str, Any]
+) -> None:
+    popups: tuple[str, ...] = tuple(item.opt.get("popups") or ())
+    declared = schemas[envelope]["properties"]["popup"]
+    mine = _popup_schema(popups)
+    schema: dict[str, Any] = {"$ref": _REF + envelope}
+    if mine.get("enum") != declared.get("enum") or mine.get("type") != declared.get("type"):
+        schema = {"allOf": [schema, {"type": "object", "properties": {"popup": mine}}]}
+    data_schema = schemas[envelope]["properties"]["data"]
+    data = example_of(data_schema, schemas)
+    parameters = {p.get("name") for p in operation.get("parameters") or []}
+    responses = operation.setdefault("responses", {})
+    if item.opt.get("also_200") and "201" in responses:  # created (201) or changed (200)
+        responses["201"]["description"] = "Created"
+        responses["200"] = {**copy.deepcopy(responses["201"]), "description": "Updated"}
+    for status, response in responses.items():
+        media = _json(response)
+        if not status.startswith("2") or media is None:
+            continue
+        media["schema"] = schema
+        shown = (popups[:1] if status == "200" and item.opt.get("also_200") else popups) or (None,)
+        if item.opt.get("also_200"):
+            shown = (popups[1],) if status == "200" else (popups[0],)
+        media["examples"] = {
+            (popup or "ok"): {
+                "summary": f"popup {popup}" if popup else "success",
+                "value": {"success": True, "data": data, "popup": popup, "error": None},
+            }
+            for popup in shown
+        }
+        headers = response.setdefault("headers", {})
+        headers["X-Request-ID"] = _REQUEST_ID_HEADER
+        if "ETag" in _response_header_names(item):
+            headers["ETag"] = _ETAG_HEADER
+        if status == "201" and "ETag" in _response_header_names(item):
+            headers["Location"] = {
+                "description": "Where the new resource is",
+                "schema": {"type": "string", "format": "uri-reference"},
+            }
+        if "Idempotency-Key" in parameters:
+            headers["Idempotent-Replayed"] = {
+                "description": "`true` when this is the stored answer to an earlier request "
+                "with the same Idempotency-Key",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        if item.method != "get" and declared_access(item) not in (None, Access.PUBLIC):
+            headers["X-Sync-Cursor"] = _CURSOR_HEADER
+
+
+def declared_access(item: _Documented) -> Any:
+    return declared(item.opt)
+
+
+def _response_header_names(item: _Documented) -> set[str]:
+    """Headers a handler's answer carries, as far as the document tells: an ETag on a task
+    or a list (anything with a `version`)."""
+    data = _data_type(item.handler)
+    fields = getattr(data, "__struct_fields__", ())
+    return {"ETag"} if "version" in fields else set()
+
+
+def _error_statuses(operation: dict[str, Any], item: _Documented) -> dict[str, list[str]]:
+    statuses: dict[str, list[str]] = {k: list(v) for k, v in _BASE_ERRORS.items()}
+    statuses.update({k: list(v) for k, v in _BASE_ERRORS_WITH_DATABASE.items()})
+    access = declared(item.opt)
+    parameters = operation.get("parameters") or []
+    names = {p.get("name") for p in parameters}
+    if access not in (None, Access.PUBLIC, Access.NO_API_TOKEN):
+        statuses["401"] = ["UNAUTHORIZED"]
+    if isinstance(access, Scope):
+        statuses["403"] = ["INSUFFICIENT_SCOPE"]
+    elif access in (Access.SESSION_ONLY, Access.NO_API_TOKEN):
+        statuses["403"] = ["FORBIDDEN"]
+    if any(p.get("in") == "path" for p in parameters):
+        statuses["404"] = ["NOT_FOUND"]
+    if "requestBody" in operation:
+        statuses["413"] = ["PAYLOAD_TOO_LARGE"]
+        statuses["415"] = ["UNSUPPORTED_MEDIA_TYPE"]
+    if "If-Match" in names:
+        statuses["412"] = ["VERSION_CONFLICT"]
+    if "Idempotency-Key" in names:
+        statuses.setdefault("409", []).append("IDEMPOTENCY_KEY_IN_PROGRESS")
+    for code in item.opt.get("codes") or ():
+        if STATUS_BY_CODE[code] == 401 and "401" not in statuses:
+            statuses["401"] = ["UNAUTHORIZED"]
+        codes = statuses.setdefault(str(STATUS_BY_CODE[code]), [])
+        if code not in codes:
+            codes.append(code)
+    return dict(sorted(statuses.items()))
+
+
+def _finish_errors(operation: dict[str, Any], item: _Documented, schemas: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status in [s for s in responses if s[0] in "45"]:
+        del responses[status]  # Litestar's own 400 describes its error shape, not ours
+    messages = domain_messages()
+    for status, codes in _error_statuses(operation, item).items():
+        schema = {
+            "allOf": [
+                {"$ref": _REF + "ErrorEnvelope"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {"code": {"type": "string", "enum": codes}},
+                        }
+                    },
+                },
+            ]
+        }
+        examples = {
+            code: {"summary": code, "value": _error_example(code, operation, messages, schemas)}
+            for code in codes
+        }
+        headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID_HEADER}
+        if status in ("429", "503"):
+            headers["Retry-After"] = _RETRY_AFTER_HEADER
+        responses[status] = {
+            "description": _STATUS_TEXT.get(status, "Error"),
+            "headers": headers,
+            "content": {"application/json": {"schema": schema, "examples": examples}},
+        }
+
+
+def _error_example(
+    code: str, operation: dict[str, Any], messages: dict[str, str], schemas: dict[str, Any]
+) -> dict[str, Any]:
+    details = None
+    if code == "VALIDATION_ERROR":
+        detail = _validation_detail(operation, schemas)
+        message = validation_message([detail])
+        details = [msgspec.to_builtins(detail)]
+    else:
+        message = messages.get(code) or _FRAMEWORK_MESSAGES.get(code, "The request failed")
+    error = {"code": code, "message": message, "details": details, "request_id": REQUEST_ID}
+    return {"success": False, "data": None, "popup": None, "error": error}
+
+
+_FRAMEWORK_MESSAGES = {
+    "PAYLOAD_TOO_LARGE": "The request body is too large",
+    "UNSUPPORTED_MEDIA_TYPE": "The request body must be JSON (Content-Type: application/json)",
+    "INTERNAL_ERROR": "An unexpected error occurred; quote the request id when reporting it",
+}
+
+
+def _validation_detail(operation: dict[str, Any], schemas: dict[str, Any]) -> ErrorDetail:
+    body = ((operation.get("requestBody") or {}).get("content") or {}).get("application/json")
+    ref = ((body or {}).get("schema") or {}).get("$ref", "")
+    body_schema = schemas.get(ref.rsplit("/", 1)[-1]) or {}
+    properties = body_schema.get("properties") or {}
+    for name in ("title", "email", "name", "rating"):
+        if name in properties:
+            return ErrorDetail(name, _EXAMPLE_FIELD_MESSAGES[name])
+    queries = [p["name"] for p in operation.get("parameters") or [] if p.get("in") == "query"]
+    if "status" in queries:
+        return ErrorDetail("status", "must be one of: all, open, completed")
+    return ErrorDetail("search", unknown_parameter_message("search", queries))
+
+
+_EXAMPLE_FIELD_MESSAGES = {
+    "title": "must not be blank",
+    "email": "must be a valid email address",
+    "name": "must be at most 100 characters",
+    "rating": "must be at most 5",
+}
+
+
+def _finish_parameters(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters") or []:
+        schema = parameter.get("schema") or {}
+        pattern = schema.get("pattern")
+        name = parameter.get("name")
+        if pattern == UUID_PATTERN:
+            schema["format"] = "uuid"
+            parameter.setdefault("example", _PARAMETER_EXAMPLES.get(name, TASK_ID))
+        keyword = _keyword_or_uuid(pattern)
+        if keyword is not None:
+            parameter["schema"] = {
+                "anyOf": [
+                    {"type": "string", "format": "uuid", "pattern": UUID_PATTERN},
+                    {"type": "string", "enum": [keyword]},
+                ],
+                "description": schema.get("description"),
+            }
+        if name == "If-Match":
+            schema["pattern"] = IF_MATCH_PATTERN
+            parameter["example"] = '"3"'
+        if name == "Idempotency-Key":
+            parameter["example"] = "3f1c9a2e-7b4d-4e8a-9c6f-0d2b5e8a1c4f"
+        if name in _PARAMETER_EXAMPLES and "example" not in parameter:
+            parameter["example"] = _PARAMETER_EXAMPLES[name]
+
+
+def _keyword_or_uuid(pattern: str | None) -> str | None:
+    """`inbox` of a filter whose pattern is whole("inbox|<uuid>"), else None."""
+    for keyword in ("inbox", "none"):
+        if pattern == whole(f"{keyword}|{UUID_CORE}"):
+            return keyword
+    return None
+
+
+_PARAMETER_EXAMPLES = {
+    "task_id": TASK_ID,
+    "list_id": LIST_ID,
+    "token_id": TOKEN_ID,
+    "name": "errands",
+    "tz": "Europe/Berlin",
+    "date": "2026-11-22",
+    "q": "milk",
+}
+
+
+def _finish_request_body(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    content = (operation.get("requestBody") or {}).get("content") or {}
+    for media_type, media in content.items():
+        if "example" in media or "examples" in media:
+            continue
+        if media_type == "application/x-www-form-urlencoded":
+            media["example"] = {"username": "ada@example.com", "password": "correct horse"}
+        elif media_type == "text/csv":
+            media["example"] = _CSV_EXAMPLE
+        else:
+            media["example"] = example_of(media.get("schema"), schemas)
+
+
+_CSV_EXAMPLE = (
+    "title,list_name,due_date,priority,labels\r\n"
+    "Buy oat milk,Groceries,2026-11-27,high,errands\r\n"
+    "Call the plumber,,2026-11-24,medium,\r\n"
+)
+_ICS_EXAMPLE = (
+    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//taskapp//EN\r\nBEGIN:VTODO\r\n"
+    f"UID:{TASK_ID}\r\nSUMMARY:Buy oat milk\r\nDUE;VALUE=DATE:20261127\r\n"
+    "STATUS:NEEDS-ACTION\r\nEND:VTODO\r\nEND:VCALENDAR\r\n"
+)
+_EVENT_STREAM_EXAMPLE = (
+    "id: c1.eyJ1IjoiNWExZSIsInMiOjQzfQ\nevent: task.completed\n"
+    f'data: {{"id": "{TASK_ID}", "title": "Buy oat milk", "is_completed": true}}\n\n'
+    ": heartbeat\n\n"
+)
+
+
+def _finish_other_responses(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """Examples for whatever has none yet: downloads, the event stream, health."""
+    for response in (operation.get("responses") or {}).values():
+        for media_type, media in (response.get("content") or {}).items():
+            if "example" in media or "examples" in media:
+                continue
+            if media_type == "text/csv":
+                media["example"] = _CSV_EXAMPLE
+            elif media_type == "text/calendar":
+                media["example"] = _ICS_EXAMPLE
+            elif media_type == "text/event-stream":
+                media["example"] = _EVENT_STREAM_EXAMPLE
+            else:
+                media["example"] = example_of(media.get("schema"), schemas)
+
+
+def _link_creates(document: dict[str, Any], operations: dict[tuple[str, str], _Documented]) -> None:
+    """OpenAPI links from each create (POST answering 201 with an `id`) to every operation
+    on a path below it, with the new id (and the ETag as If-Match where one is taken):
+    clients and schemathesis' stateful tests follow them."""
+    paths = document["paths"]
+    for path, method in operations:
+        operation = paths[path][method]
+        created = (operation.get("responses") or {}).get("201")
+        if method != "post" or created is None:
+            continue
+        links: dict[str, Any] = {}
+        for other_path, other_method in operations:
+            segment = re.fullmatch(re.escape(path) + r"/\{(\w+)\}(/.*)?", other_path)
+            if segment is None:
+                continue
+            target = paths[other_path][other_method]
+            parameters: dict[str, str] = {segment.group(1): "$response.body#/data/id"}
+            takes = {p.get("name") for p in target.get("parameters") or []}
+            if "If-Match" in takes and "ETag" in (created.get("headers") or {}):
+                parameters["header.If-Match"] = "$response.header.ETag"
+            links[target["operationId"]] = {
+                "operationId": target["operationId"],
+                "parameters": parameters,
+                "description": f"{target['operationId']} on the resource just created",
+            }
+        if links:  # by name: `operations` follows Litestar's sets of methods, unordered
+            created["links"] = dict(sorted(links.items()))

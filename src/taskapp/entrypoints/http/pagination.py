@@ -13,6 +13,7 @@ from litestar.params import CookieParameter, HeaderParameter, PathParameter, Que
 
 from taskapp.domain.errors import FieldError, ValidationFailed
 from taskapp.domain.model import Page, PageRequest
+from taskapp.entrypoints.http.messages import unknown_parameter_message
 
 T = TypeVar("T")
 D = TypeVar("D")
@@ -67,7 +68,7 @@ async def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> No
         accepted = _query_parameters(handler)
         _accepted[id(handler)] = accepted
     problems = [
-        FieldError(name, "is not an accepted query parameter")
+        FieldError(name, unknown_parameter_message(name, _ordered(handler)))
         for name in sorted(set(request.query_params))
         if name not in accepted
     ]
@@ -89,6 +90,25 @@ async def reject_unknown_query_parameters(request: Request[Any, Any, Any]) -> No
     ]
     if problems:
         raise ValidationFailed(problems)
+
+
+_ordered_names: dict[int, tuple[str, ...]] = {}
+
+
+def _ordered(handler: HTTPRouteHandler) -> tuple[str, ...]:
+    """The accepted query parameters in the order the handler declares them."""
+    names = _ordered_names.get(id(handler))
+    if names is None:
+        accepted = _query_parameters(handler)
+        names = tuple(
+            public
+            for name, field in handler.parsed_fn_signature.parameters.items()
+            for kwarg in [field.kwarg_definition]
+            for public in [kwarg.name if isinstance(kwarg, QueryParameter) and kwarg.name else name]
+            if public in accepted
+        )
+        _ordered_names[id(handler)] = names
+    return names
 
 
 _repeatable_names: dict[int, frozenset[str]] = {}

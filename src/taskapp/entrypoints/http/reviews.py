@@ -15,7 +15,7 @@ from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Reviews
 from taskapp.entrypoints.http.envelope import Envelope, ok
 from taskapp.entrypoints.http.fields import Comment, Rating
-from taskapp.entrypoints.http.openapi import BEARER, documents_body
+from taskapp.entrypoints.http.openapi import BEARER, answers, documents_body
 from taskapp.entrypoints.http.scopes import Access, Scope
 
 
@@ -71,7 +71,10 @@ class ReviewController(Controller):
         "/",
         status_code=201,
         scope=Scope.REVIEWS_WRITE,
-        opt={**documents_body(ReviewIn), "also_200": True},
+        opt={
+            **documents_body(ReviewIn, popups=("REVIEW_SUBMITTED", "REVIEW_UPDATED")),
+            "also_200": True,
+        },
     )
     async def submit_review(
         self, request: Request[Any, Any, Any], reviews: Reviews, user_id: CurrentUserId
@@ -83,14 +86,19 @@ class ReviewController(Controller):
             return ok(ReviewOut.of(submitted.review), popup="REVIEW_SUBMITTED", status_code=201)
         return ok(ReviewOut.of(submitted.review), popup="REVIEW_UPDATED")
 
-    @get("/me", scope=Scope.REVIEWS_WRITE)
+    @get(
+        "/me",
+        scope=Scope.REVIEWS_WRITE,
+        operation_id="getMyReview",
+        opt=answers(errors=("REVIEW_NOT_FOUND",)),
+    )
     async def my_review(
         self, reviews: Reviews, user_id: CurrentUserId
     ) -> Response[Envelope[ReviewOut]]:
         """Your review, or 404 REVIEW_NOT_FOUND."""
         return ok(ReviewOut.of(await reviews.mine(user_id)))
 
-    @get("/summary", scope=Access.SIGNED_IN)
+    @get("/summary", scope=Access.SIGNED_IN, operation_id="getReviewSummary")
     async def summary(
         self, reviews: Reviews, user_id: CurrentUserId
     ) -> Response[Envelope[SummaryOut]]:

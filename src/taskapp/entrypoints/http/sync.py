@@ -25,19 +25,27 @@ from litestar.types import Scope
 
 from taskapp.adapters.postgres.unit_of_work import committed_position
 from taskapp.domain.model.lists import TaskList
-from taskapp.domain.model.sync import SYNC_LIMIT_DEFAULT, SYNC_LIMIT_MAX, SyncCursor, SyncPage
+from taskapp.domain.model.sync import (
+    SYNC_LIMIT_DEFAULT,
+    SYNC_LIMIT_MAX,
+    ChangeEvent,
+    SyncCursor,
+    SyncPage,
+)
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Sync
 from taskapp.entrypoints.http.envelope import Envelope, ok
-from taskapp.entrypoints.http.fields import whole
+from taskapp.entrypoints.http.fields import described, whole
 from taskapp.entrypoints.http.openapi import BEARER
 from taskapp.entrypoints.http.scopes import Scope as ApiScope
-from taskapp.entrypoints.http.tasks import TaskOut
+from taskapp.entrypoints.http.tasks import DeletedOut, TaskOut
 
 logger = logging.getLogger(__name__)
 
 SYNC_CURSOR_HEADER = "X-Sync-Cursor"
 # base64url, unpadded, of 15 bytes (a version byte, the seq, a tag of the user).
-CURSOR_PATTERN = whole("[A-Za-z0-9_-]{20}")
+CURSOR_PATTERN = described(
+    whole("[A-Za-z0-9_-]{20}"), "must be a cursor from GET /sync or X-Sync-Cursor"
+)
 
 Cursor = Annotated[
     str | None,
@@ -55,6 +63,16 @@ SyncLimit = Annotated[
         description="at most this many objects and deleted ids on the page, together",
     ),
 ]
+
+
+def event_data(event: ChangeEvent) -> TaskOut | SyncListOut | DeletedOut:
+    """An event's object in the API's shape (live events and webhooks alike); `{id}` once
+    the object is gone."""
+    if event.task is not None:
+        return TaskOut.of(event.task)
+    if event.task_list is not None:
+        return SyncListOut.of(event.task_list)
+    return DeletedOut(event.object_id)
 
 
 class SyncListOut(msgspec.Struct):
@@ -98,7 +116,7 @@ class SyncController(Controller):
     tags = ["sync"]
     security = BEARER
 
-    @get("/", scope=ApiScope.EVENTS_READ)
+    @get("/", scope=ApiScope.EVENTS_READ, operation_id="syncChanges")
     async def sync(
         self,
         sync: Sync,

@@ -30,7 +30,15 @@ from taskapp.domain.model import (
     row_field,
 )
 from taskapp.domain.ports import TaskBatch
-from taskapp.entrypoints.http.fields import Description, DueAt, Labels, ListName, Title, whole
+from taskapp.entrypoints.http.fields import (
+    Description,
+    DueAt,
+    Labels,
+    ListName,
+    Title,
+    described,
+    whole,
+)
 from taskapp.entrypoints.http.tasks import TaskOut
 
 T = TypeVar("T")
@@ -223,7 +231,10 @@ async def ics_file(batches: AsyncIterator[TaskBatch], names: ListNames) -> Async
 Position = Annotated[
     str,
     msgspec.Meta(
-        pattern=whole(f"[0-9A-Za-z]{{1,{POSITION_MAX_LENGTH}}}"),
+        pattern=described(
+            whole(f"[0-9A-Za-z]{{1,{POSITION_MAX_LENGTH}}}"),
+            f"must be 1 to {POSITION_MAX_LENGTH} letters or digits",
+        ),
         description="the export's sort key among siblings (kept, so manual order survives)",
     ),
 ]

@@ -45,13 +45,14 @@ from taskapp.entrypoints.http.fields import (
     Labels,
     Title,
     Uuid,
+    described,
     whole,
 )
-from taskapp.entrypoints.http.openapi import BEARER, documents_body, list_items
+from taskapp.entrypoints.http.openapi import BEARER, answers, documents_body, list_items
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.preconditions import expected_versions
 from taskapp.entrypoints.http.scopes import Scope
-from taskapp.entrypoints.http.stats import ZoneName
+from taskapp.entrypoints.http.stats import ZONE_PATTERN, checked_zone
 
 IfMatch = Annotated[
     str | None,
@@ -193,13 +194,14 @@ def _task_response(task: Task, popup: str | None) -> Response[Envelope[TaskOut]]
 ListFilter = Annotated[
     str | None,
     QueryParameter(
-        pattern=whole(f"inbox|{UUID_CORE}"), description="a list's id, or inbox (no list)"
+        pattern=described(whole(f"inbox|{UUID_CORE}"), "must be a list's UUID or inbox"),
+        description="a list's id, or inbox (no list)",
     ),
 ]
 ParentFilter = Annotated[
     str | None,
     QueryParameter(
-        pattern=whole(f"none|{UUID_CORE}"),
+        pattern=described(whole(f"none|{UUID_CORE}"), "must be a task's UUID or none"),
         description="a task's id (its subtasks), or none (top-level tasks only)",
     ),
 ]
@@ -223,15 +225,29 @@ Overdue = Annotated[
     ),
 ]
 HasDue = Annotated[bool | None, QueryParameter(description="true or false")]
-Zone = Annotated[ZoneName, QueryParameter(description="IANA time zone for due dates")]
+Zone = Annotated[
+    str,
+    QueryParameter(
+        max_length=64,
+        pattern=ZONE_PATTERN,
+        description="IANA time zone for due dates, e.g. Europe/Berlin (default UTC)",
+    ),
+]
 Sort = Annotated[
     str,
     QueryParameter(
-        pattern=whole("-?(" + "|".join(k.value for k in SortKey) + ")"),
+        pattern=described(
+            whole("-?(" + "|".join(k.value for k in SortKey) + ")"),
+            "must be one of: " + ", ".join(k.value for k in SortKey) + " (a leading - reverses)",
+        ),
         description="default, due, priority, manual, created, updated or title; a leading - "
         "reverses; ties by id",
     ),
 ]
+
+
+# What a change of one task can answer beyond the usual errors.
+_CHANGE_ERRORS = ("TASK_NOT_FOUND", "VERSION_CONFLICT", "CONFLICT", "LIMIT_REACHED")
 
 
 class TaskController(Controller):
@@ -239,7 +255,21 @@ class TaskController(Controller):
     tags = ["tasks"]
     security = BEARER
 
-    @post("/", status_code=201, scope=Scope.TASKS_WRITE, opt=documents_body(TaskCreate))
+    @post(
+        "/",
+        status_code=201,
+        scope=Scope.TASKS_WRITE,
+        opt=documents_body(
+            TaskCreate,
+            errors=(
+                "LIMIT_REACHED",
+                "IDEMPOTENCY_KEY_IN_PROGRESS",
+                "IDEMPOTENCY_KEY_REUSED",
+                "CONFLICT",
+            ),
+            popups=("TASK_CREATED",),
+        ),
+    )
     async def create_task(
         self,
         request: Request[Any, Any, Any],
@@ -292,7 +322,7 @@ class TaskController(Controller):
         due_to: DueTo = None,
         overdue: Overdue = None,
         has_due: HasDue = None,
-        tz: Zone = ZoneName["UTC"],
+        tz: Zone = "UTC",
         sort: Sort = "default",
         page: PageNumber = 1,
         limit: Limit = 20,
@@ -316,20 +346,24 @@ class TaskController(Controller):
             due_to=due_to,
             overdue=bool(overdue),
             has_due=has_due,
-            zone_name=str(tz),
+            zone_name=checked_zone(tz),
             sort=TaskSort.parse(sort),
         )
         found = await tasks.list(user_id, query, PageRequest.of(page, limit, offset))
         return ok(PageOut.of(found, TaskOut.of))
 
-    @get("/{task_id:str}", scope=Scope.TASKS_READ)
+    @get("/{task_id:str}", scope=Scope.TASKS_READ, opt=answers(errors=("TASK_NOT_FOUND",)))
     async def get_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId
     ) -> Response[Envelope[TaskOut]]:
         """One task of the caller's."""
         return _task_response(await tasks.get(user_id, parse_id(task_id)), None)
 
-    @put("/{task_id:str}", scope=Scope.TASKS_WRITE, opt=documents_body(TaskPatch, errors=("409",)))
+    @put(
+        "/{task_id:str}",
+        scope=Scope.TASKS_WRITE,
+        opt=documents_body(TaskPatch, errors=_CHANGE_ERRORS, popups=("TASK_UPDATED",)),
+    )
     async def replace_task(
         self,
         request: Request[Any, Any, Any],
@@ -342,7 +376,9 @@ class TaskController(Controller):
         return await _update(request, tasks, user_id, task_id, if_match)
 
     @patch(
-        "/{task_id:str}", scope=Scope.TASKS_WRITE, opt=documents_body(TaskPatch, errors=("409",))
+        "/{task_id:str}",
+        scope=Scope.TASKS_WRITE,
+        opt=documents_body(TaskPatch, errors=_CHANGE_ERRORS, popups=("TASK_UPDATED",)),
     )
     async def update_task(
         self,
@@ -359,7 +395,7 @@ class TaskController(Controller):
         "/{task_id:str}/move",
         status_code=200,
         scope=Scope.TASKS_WRITE,
-        opt=documents_body(TaskMove, errors=("409",)),
+        opt=documents_body(TaskMove, errors=_CHANGE_ERRORS, popups=("TASK_MOVED",)),
     )
     async def move_task(
         self,
@@ -382,7 +418,11 @@ class TaskController(Controller):
         )
         return _task_response(moved, "TASK_MOVED")
 
-    @patch("/{task_id:str}/complete", scope=Scope.TASKS_WRITE)
+    @patch(
+        "/{task_id:str}/complete",
+        scope=Scope.TASKS_WRITE,
+        opt=answers("TASK_COMPLETED", errors=_CHANGE_ERRORS),
+    )
     async def complete_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
@@ -390,7 +430,11 @@ class TaskController(Controller):
         result = await tasks.complete(user_id, parse_id(task_id), expected_versions(if_match))
         return _task_response(result, "TASK_COMPLETED")
 
-    @patch("/{task_id:str}/incomplete", scope=Scope.TASKS_WRITE)
+    @patch(
+        "/{task_id:str}/incomplete",
+        scope=Scope.TASKS_WRITE,
+        opt=answers("TASK_REOPENED", errors=_CHANGE_ERRORS),
+    )
     async def reopen_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
@@ -398,7 +442,11 @@ class TaskController(Controller):
         result = await tasks.reopen(user_id, parse_id(task_id), expected_versions(if_match))
         return _task_response(result, "TASK_REOPENED")
 
-    @patch("/{task_id:str}/toggle", scope=Scope.TASKS_WRITE)
+    @patch(
+        "/{task_id:str}/toggle",
+        scope=Scope.TASKS_WRITE,
+        opt=answers("TASK_COMPLETED", "TASK_REOPENED", errors=_CHANGE_ERRORS),
+    )
     async def toggle_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
@@ -407,7 +455,12 @@ class TaskController(Controller):
         popup = "TASK_COMPLETED" if result.is_completed else "TASK_REOPENED"
         return _task_response(result, popup)
 
-    @delete("/{task_id:str}", status_code=200, scope=Scope.TASKS_WRITE)
+    @delete(
+        "/{task_id:str}",
+        status_code=200,
+        scope=Scope.TASKS_WRITE,
+        opt=answers("TASK_DELETED", errors=_CHANGE_ERRORS),
+    )
     async def delete_task(
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[DeletedOut]]:
