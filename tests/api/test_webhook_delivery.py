@@ -1,57 +1,39 @@
-"""Webhook deliveries through real `taskapp serve` processes to a real receiver on
-127.0.0.1 (WEBHOOK_ALLOW_PRIVATE_TARGETS=true, as in development).
+"""Webhook deliveries through one real `taskapp serve` process (shared by this module) to
+real receivers on 127.0.0.1 (WEBHOOK_ALLOW_PRIVATE_TARGETS=true, as in development).
 
 Signed per Standard Webhooks (checked with its reference verifier), in cursor order,
-retried with the same `webhook-id` after failures and timeouts, never redirected, disabled
-after the retry window; a server killed with SIGKILL mid-delivery, or cut off from its
-database, loses nothing; two servers deliver each event once."""
+retried with the same `webhook-id` after failures and timeouts, never redirected; a slow
+receiver holds up only its own deliveries. Tests that start servers of their own (faults,
+other settings) are in test_webhook_delivery_faults.py, where no other server's delivery
+loop claims their deliveries."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.helpers import signed_in
-from tests.support.servers import free_port, is_ready, running_servers
-from tests.support.tcp_proxy import proxied_server
+from tests.api.webhook_helpers import (
+    SOON,
+    TIMEOUT,
+    WEBHOOKS,
+    deliveries,
+    delivery_environment,
+    hook,
+)
+from tests.support.servers import running_servers
 from tests.support.webhook_receiver import Answer, Receiver, running_receiver
 
 pytestmark = pytest.mark.slow
-
-WEBHOOKS = "/api/v1/webhooks"
-TIMEOUT = 1.0  # the servers' WEBHOOK_TIMEOUT_SECONDS; a claim lasts this + 5 s
-SOON = 10.0
-
-
-def _environment(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
-    return {
-        "DATABASE_URL": database_url,
-        "TASKAPP_DATA_DIR": str(data_dir),
-        "JWT_SECRET": "webhooks-secret-" + "w" * 40,
-        "RATE_LIMIT_ENABLED": "false",
-        "LOG_LEVEL": "WARNING",
-        "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
-        "WEBHOOK_POLL_SECONDS": "0.1",
-        "WEBHOOK_TIMEOUT_SECONDS": str(TIMEOUT),
-        "WEBHOOK_RETRY_BASE_SECONDS": "0.2",
-        **extra,
-    }
 
 
 @pytest.fixture(scope="module")
 def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("webhooks")
-    with running_servers(1, data_dir, _environment(database_url, data_dir)) as urls:
+    with running_servers(1, data_dir, delivery_environment(database_url, data_dir)) as urls:
         yield urls[0]
 
 
@@ -65,15 +47,6 @@ def receiver() -> Iterator[Receiver]:
 async def client(server: str) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=server, timeout=10) as client:
         yield client
-
-
-async def hook(
-    client: httpx.AsyncClient, user: dict[str, str], url: str, events: list[str] | None = None
-) -> dict[str, Any]:
-    made = await client.post(WEBHOOKS, json={"url": url, "events": events or ["*"]}, headers=user)
-    assert made.status_code == 201, made.text
-    data: dict[str, Any] = made.json()["data"]
-    return data
 
 
 async def task_changes(
@@ -95,11 +68,6 @@ async def task_changes(
     gone = await client.delete(url, headers=user)
     cursors.append(gone.headers["x-sync-cursor"])
     return cursors
-
-
-async def deliveries(client: httpx.AsyncClient, user: dict[str, str], hook_id: str) -> Any:
-    found = await client.get(f"{WEBHOOKS}/{hook_id}/deliveries?limit=100", headers=user)
-    return found.json()["data"]["items"]
 
 
 async def test_changes_arrive_signed_in_order(
@@ -197,160 +165,6 @@ async def test_a_huge_answer_is_not_read_whole(
         await asyncio.sleep(0.1)
     assert log[0]["status"] == "delivered"
     assert len(receiver.received) == 1
-
-
-async def test_after_the_retry_window_the_webhook_is_disabled_until_patched(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    data_dir = tmp_path_factory.mktemp("webhooks-window")
-    environment = _environment(database_url, data_dir, WEBHOOK_RETRY_WINDOW_SECONDS="2")
-    with (
-        running_receiver() as receiver,
-        running_servers(1, data_dir, environment) as (url,),
-    ):
-        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-            receiver.policy = lambda _r, _c: Answer(status=500)
-            me = await signed_in(client)
-            created = await hook(client, me, receiver.url, ["task.created"])
-            await client.post("/api/v1/tasks", json={"title": "doomed"}, headers=me)
-            path = f"{WEBHOOKS}/{created['id']}"
-            deadline = asyncio.get_running_loop().time() + 30  # a 2 s window, a slow machine
-            while True:
-                found = (await client.get(path, headers=me)).json()["data"]
-                if found["status"] == "disabled" or asyncio.get_running_loop().time() > deadline:
-                    break
-                await asyncio.sleep(0.1)
-            assert found["status"] == "disabled"
-            assert "HTTP 500" in found["disabled_reason"]
-            (entry,) = await deliveries(client, me, created["id"])
-            assert entry["status"] == "failed"
-            assert entry["attempts"] >= 2
-            # Changes while disabled are not queued; turned active, it starts from now.
-            await client.post("/api/v1/tasks", json={"title": "missed"}, headers=me)
-            await asyncio.sleep(0.5)
-            receiver.policy = lambda _r, _c: Answer()
-            back = await client.patch(path, json={"status": "active"}, headers=me)
-            assert back.json()["data"]["status"] == "active"
-            assert back.json()["data"]["disabled_reason"] is None
-            before = len(receiver.unique_ids())
-            await client.post("/api/v1/tasks", json={"title": "after"}, headers=me)
-            assert await receiver.wait_for(lambda r: len(r.unique_ids()) > before, SOON)
-            await asyncio.sleep(0.3)
-            titles = [b["data"]["title"] for b in receiver.bodies()]
-            assert "after" in titles
-            assert "missed" not in titles
-
-
-def _start(port: int, environment: dict[str, str], workdir: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "taskapp.entrypoints.cli", "serve", "--port", str(port)],
-        env={**os.environ, **environment},
-        cwd=workdir,
-        start_new_session=True,  # its own process group: SIGKILL reaches its workers too
-    )
-
-
-async def _ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if await asyncio.to_thread(is_ready, url):
-            return
-        assert process.poll() is None, "the server exited"
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} did not become ready")
-
-
-async def test_a_server_killed_mid_delivery_loses_nothing(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """SIGKILL while the receiver holds the first delivery: after a restart every event
-    arrives, and the one in flight comes again with the same `webhook-id`."""
-    data_dir = tmp_path_factory.mktemp("webhooks-kill")
-    environment = _environment(database_url, data_dir)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with running_receiver() as receiver:
-        receiver.policy = lambda _r, count: Answer(delay=30) if count == 0 else Answer()
-        process = _start(port, environment, data_dir)
-        try:
-            await _ready(url, process)
-            async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-                me = await signed_in(client)
-                await hook(client, me, receiver.url, ["task.created"])
-                for number in range(5):
-                    await client.post("/api/v1/tasks", json={"title": f"t{number}"}, headers=me)
-            assert await receiver.wait_for(lambda r: len(r.received) >= 1, SOON)
-            in_flight = receiver.received[0].id
-            os.killpg(process.pid, signal.SIGKILL)  # the server and its worker, at once
-            process.wait(timeout=10)
-            process = _start(port, environment, data_dir)
-            await _ready(url, process)
-            # The claim runs out (timeout + 5 s) and the restarted server sends it again.
-            assert await receiver.wait_for(
-                lambda r: [item.id for item in r.received].count(in_flight) >= 2, 30
-            )
-            assert await receiver.wait_for(lambda r: len(r.unique_ids()) >= 5, 30)
-            titles = sorted(body["data"]["title"] for body in receiver.bodies())
-            assert titles == [f"t{n}" for n in range(5)]
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-
-
-async def test_two_servers_deliver_each_event_once(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    data_dir = tmp_path_factory.mktemp("webhooks-two")
-    environment = _environment(database_url, data_dir)
-    with (
-        running_receiver() as receiver,
-        running_servers(2, data_dir, environment) as (one, two),
-    ):
-        async with (
-            httpx.AsyncClient(base_url=one, timeout=10) as first,
-            httpx.AsyncClient(base_url=two, timeout=10) as second,
-        ):
-            me = await signed_in(first)
-            await hook(first, me, receiver.url, ["task.created"])
-            for number in range(30):
-                writer = first if number % 2 else second
-                await writer.post("/api/v1/tasks", json={"title": f"n{number}"}, headers=me)
-            assert await receiver.wait_for(lambda r: len(r.unique_ids()) >= 30, 20)
-            await asyncio.sleep(1.0)
-            assert len(receiver.received) == 30  # each once: no duplicates in the normal case
-            titles = sorted(body["data"]["title"] for body in receiver.bodies())
-            assert titles == sorted(f"n{number}" for number in range(30))
-
-
-async def test_a_database_cut_mid_delivery_loses_nothing(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """The receiver holds a delivery while the database is cut: the answer cannot be
-    recorded then; once the database is back, every event is delivered."""
-    data_dir = tmp_path_factory.mktemp("webhooks-cut")
-    environment = _environment(database_url, data_dir)
-    async with proxied_server(database_url, data_dir, environment) as (url, proxy):
-        with running_receiver() as receiver:
-            receiver.policy = lambda _r, count: Answer(delay=0.8) if count == 0 else Answer()
-            async with httpx.AsyncClient(base_url=url, timeout=10) as client:
-                me = await signed_in(client)
-                await hook(client, me, receiver.url, ["task.created"])
-                for number in range(3):
-                    await client.post("/api/v1/tasks", json={"title": f"c{number}"}, headers=me)
-                assert await receiver.wait_for(lambda r: len(r.received) >= 1, SOON)
-                proxy.cut()
-                await asyncio.sleep(3)
-                proxy.restore()
-                assert await receiver.wait_for(lambda r: len(r.unique_ids()) >= 3, 30)
-                for number in range(3, 5):
-                    made = await client.post(
-                        "/api/v1/tasks", json={"title": f"c{number}"}, headers=me
-                    )
-                    assert made.status_code == 201
-                assert await receiver.wait_for(lambda r: len(r.unique_ids()) >= 5, 30)
-                titles = sorted(body["data"]["title"] for body in receiver.bodies())
-                assert titles == [f"c{n}" for n in range(5)]
 
 
 async def test_a_slow_receiver_holds_up_only_its_own_deliveries(

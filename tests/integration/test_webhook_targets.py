@@ -5,6 +5,7 @@ the URL's own `Host`."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -76,3 +77,19 @@ async def test_plain_http_needs_private_targets_allowed() -> None:
     assert result.status is None
     assert result.error is not None
     assert "https" in result.error
+
+
+async def test_a_resolver_that_never_answers_costs_one_timeout() -> None:
+    """The host's lookup counts against the attempt's timeout: a silent DNS server must
+    not hold the delivery (and its webhook's place in the loop) any longer."""
+
+    async def silent(host: str, port: int) -> list[str]:
+        await asyncio.sleep(3600)
+        return []
+
+    targets = HttpWebhookTargets(resolver=silent, timeout=timedelta(seconds=0.3))
+    started = asyncio.get_running_loop().time()
+    result = await targets.send("https://hooks.example.com/x", {}, b"{}")
+    assert asyncio.get_running_loop().time() - started < 2
+    assert result.status is None
+    assert result.error == "no answer within 0.3 s"

@@ -101,6 +101,15 @@ class HttpWebhookTargets:
         return self._client
 
     async def send(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
+        """One attempt, bounded by the timeout as a whole: the host's lookup included (a
+        resolver that never answers must not hold the delivery's place for longer)."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                return await self._attempt(url, headers, body)
+        except TimeoutError:
+            return SendResult(None, f"no answer within {self._timeout:g} s")
+
+    async def _attempt(self, url: str, headers: dict[str, str], body: bytes) -> SendResult:
         try:
             target = TargetUrl.parse(url, allow_http=self._allow_private)
             address = await self._address(target)
@@ -120,18 +129,15 @@ class HttpWebhookTargets:
             extensions={"sni_hostname": target.host} if target.secure else {},
         )
         try:
-            async with asyncio.timeout(self._timeout):
-                response = await self._http().send(request, stream=True)
-                try:
-                    read = 0
-                    async for chunk in response.aiter_raw():
-                        read += len(chunk)
-                        if read >= RESPONSE_READ_LIMIT:
-                            break
-                finally:
-                    await response.aclose()
-        except TimeoutError:
-            return SendResult(None, f"no answer within {self._timeout:g} s")
+            response = await self._http().send(request, stream=True)
+            try:
+                read = 0
+                async for chunk in response.aiter_raw():
+                    read += len(chunk)
+                    if read >= RESPONSE_READ_LIMIT:
+                        break
+            finally:
+                await response.aclose()
         except httpx.HTTPError as error:
             return SendResult(None, f"connection failed: {type(error).__name__}")
         status = response.status_code
