@@ -9,16 +9,11 @@ installs Chromium, so CI always runs this test.
 
 from __future__ import annotations
 
-import functools
 import html
 import json
 import re
-import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +22,9 @@ import pytest
 
 from tests.api.conftest import PASSWORD
 from tests.api.helpers import unique_email
+from tests.support.browser import chromium_command, needs_chromium, static_site
 from tests.support.servers import free_port, running_servers
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PAGE_ORIGIN_PORT = 3000
 
 PAGE = """<!doctype html>
@@ -106,24 +101,6 @@ def api_server(database_url: str, tmp_path: Path, server_log: Path) -> Iterator[
         yield urls[0]
 
 
-@contextmanager
-def static_site(root: Path, port: int) -> Iterator[Path]:
-    """A static file server for `root` on 127.0.0.1:`port`."""
-    root.mkdir()
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as error:  # another program holds it: an environment conflict, not ours
-        pytest.skip(f"port {port} is taken, cannot serve the page there: {error}")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield root
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def page_origin(tmp_path: Path) -> Iterator[Path]:
     """A static file server on http://localhost:3000 (the allowed CORS origin)."""
@@ -151,23 +128,8 @@ def sign_in(api_server: str) -> str:
 
 def browse(url: str, profile: Path) -> dict[str, Any]:
     """What the page at `url` wrote into its `<pre id="result">`, as JSON."""
-    assert CHROMIUM is not None
     result = subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--virtual-time-budget=15000",
-            "--dump-dom",
-            url,
-        ],
+        chromium_command(profile, "--virtual-time-budget=15000", "--dump-dom", url),
         capture_output=True,
         text=True,
         timeout=90,
@@ -177,12 +139,6 @@ def browse(url: str, profile: Path) -> dict[str, Any]:
     assert match is not None, result.stderr[-2000:]
     seen: dict[str, Any] = json.loads(html.unescape(match.group(1)))
     return seen
-
-
-needs_chromium = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="Chromium is not installed (Debian: apt-get install chromium); .ci/run installs it",
-)
 
 
 @needs_chromium

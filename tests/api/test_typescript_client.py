@@ -1,9 +1,14 @@
 """The TypeScript client (clients/typescript/, written by `make client`): its committed
 document and types are the current ones, it type-checks with its example, and it works
 against a real server (register, login, create with Idempotency-Key, update with If-Match,
-list, one shared refresh).
+list, one shared refresh), and in headless Chromium: two tabs of one origin whose access
+token went stale at once refresh ONCE between them (the Web Locks API and a shared
+`localStorage` store; without the lock the second tab reuses the refresh token and the
+session is revoked), and `liveEvents` streams through a real, cross-origin EventSource from
+a write's cursor.
 
-Needs Node.js 20+ and npm; `npm ci` installs the pinned packages from the committed lock.
+Needs Node.js 20+ and npm (and Chromium for the browser test); `npm ci` installs the pinned
+packages from the committed lock.
 """
 
 from __future__ import annotations
@@ -11,15 +16,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from taskapp.config import Settings
 from taskapp.entrypoints.cli import openapi_json
+from tests.support.browser import chromium_command, needs_chromium, static_site
 from tests.support.servers import running_servers
 
 CLIENT = Path(__file__).resolve().parents[2] / "clients" / "typescript"
@@ -122,3 +133,168 @@ def test_node_is_recent_enough() -> None:
     assert NODE is not None
     major = int(run([NODE, "--version"], Path(os.getcwd())).strip().lstrip("v").split(".")[0])
     assert major >= 20, "the client needs Node.js 20+ (fetch, Request, crypto.randomUUID)"
+
+
+# --- In a browser: two tabs share one session; live events through EventSource ---------
+
+PAGE_ORIGIN = "http://localhost:3000"  # one of the development CORS origins (decision 0019)
+IMPORT_MAP = (
+    '<script type="importmap">{"imports": {"openapi-fetch": "/vendor/openapi-fetch.mjs"}}</script>'
+)
+
+TAB = """<!doctype html><html><head>%(import_map)s</head><body><script type="module">
+import { createTaskapp, webStorageTokenStore } from "/client/src/index.js";
+const name = location.hash.slice(1);
+let refreshes = 0;
+const counting = (input, init) => {
+  const url = input instanceof Request ? input.url : String(input);
+  if (url.endsWith("/api/v1/auth/refresh")) refreshes += 1;
+  return fetch(input, init);
+};
+const taskapp = createTaskapp({
+  baseUrl: "%(api)s",
+  fetch: counting,
+  tokens: webStorageTokenStore(localStorage),
+  exclusive: (refresh) => navigator.locks.request("taskapp-refresh", refresh),
+});
+addEventListener("message", async (event) => {
+  if (event.data !== "go") return;
+  const answer = await taskapp.api.GET("/api/v1/tasks");
+  parent.postMessage({ name, status: answer.response.status, refreshes }, "*");
+});
+parent.postMessage({ ready: name }, "*");
+</script></body></html>
+"""
+
+PAGE = """<!doctype html><html><head>%(import_map)s</head><body><script type="module">
+import { createTaskapp, liveEvents, webStorageTokenStore } from "/client/src/index.js";
+const api = "%(api)s";
+const out = {};
+try {
+  // Two tabs (two browsing contexts of one origin) meet a 401 at once: their access token
+  // is stale. One refreshes; the other, waiting on the lock, takes the tokens it finds.
+  localStorage.setItem("taskapp.tokens", JSON.stringify(%(tokens)s));
+  const tabs = await new Promise((resolve) => {
+    const frames = [], seen = {};
+    let ready = 0;
+    addEventListener("message", (event) => {
+      if (event.data.ready !== undefined) {
+        ready += 1;
+        if (ready === 2) for (const frame of frames) frame.contentWindow.postMessage("go", "*");
+        return;
+      }
+      seen[event.data.name] = event.data;
+      if (Object.keys(seen).length === 2) resolve(seen);
+    });
+    for (const name of ["a", "b"]) {
+      const frame = document.createElement("iframe");
+      frame.src = "/tab.html#" + name;
+      frames.push(frame);
+      document.body.append(frame);
+    }
+  });
+  out.tabs = tabs;
+  out.tokens = JSON.parse(localStorage.getItem("taskapp.tokens"));
+
+  // Live events, from the cursor of a write made before the stream opened.
+  const taskapp = createTaskapp({ baseUrl: api, tokens: webStorageTokenStore(localStorage) });
+  const create = (title) => taskapp.api.POST("/api/v1/tasks", { body: { title } });
+  const first = await create("before the stream");
+  const cursor = first.response.headers.get("X-Sync-Cursor");
+  await create("while it opens");
+  out.events = await new Promise((resolve, reject) => {
+    const events = [];
+    let opened = false;
+    const live = liveEvents(taskapp, api, (type, data, id) => {
+      events.push({ type, title: data.title, id });
+      if (events.length === 2) { live.close(); resolve(events); }
+    }, {
+      cursor,
+      onOpen: () => { if (!opened) { opened = true; void create("after it opened"); } },
+    });
+    setTimeout(() => reject(new Error("events: only " + JSON.stringify(events))), 20000);
+  });
+} catch (error) {
+  out.error = String(error && error.stack || error);
+}
+await fetch("/result", { method: "POST", body: JSON.stringify(out) });
+</script></body></html>
+"""
+
+
+class _ResultSite(SimpleHTTPRequestHandler):
+    """Serves the page's files; `POST /result` takes what the page saw."""
+
+    results: queue.Queue[dict[str, Any]]
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length", "0"))
+        self.results.put(json.loads(self.rfile.read(length)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def _open_in_chromium(url: str, profile: Path, results: queue.Queue[dict[str, Any]]) -> Any:
+    """Load `url` in headless Chromium and wait for the page to post its result."""
+    browser = subprocess.Popen(
+        chromium_command(profile, url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        return results.get(timeout=60)
+    except queue.Empty:
+        browser.kill()
+        _, errors = browser.communicate(timeout=10)
+        raise AssertionError(f"the page posted no result: {errors.decode()[-2000:]}") from None
+    finally:
+        browser.kill()
+        browser.wait(timeout=10)
+
+
+@needs_chromium
+def test_the_client_in_a_browser_shares_one_refresh_between_tabs_and_streams_events(
+    compiled: Path, api_server: str, tmp_path: Path
+) -> None:
+    email = f"browser-{uuid.uuid4().hex[:10]}@example.com"
+    credentials = {"email": email, "password": "correct horse battery staple"}
+    assert httpx.post(f"{api_server}/api/v1/auth/register", json=credentials).status_code == 201
+    pair = httpx.post(f"{api_server}/api/v1/auth/login", json=credentials).json()["data"]
+    stale = {**pair, "access_token": "stale-" + pair["access_token"][6:]}
+
+    site = tmp_path / "site"
+    (site / "client").mkdir(parents=True)
+    shutil.copytree(compiled / "src", site / "client" / "src")
+    (site / "vendor").mkdir()
+    shutil.copy(
+        compiled / "node_modules" / "openapi-fetch" / "dist" / "index.mjs",
+        site / "vendor" / "openapi-fetch.mjs",
+    )
+    api = api_server.replace("127.0.0.1", "localhost")  # another origin than the page's
+    fill = {"import_map": IMPORT_MAP, "api": api, "tokens": json.dumps(stale)}
+    (site / "tab.html").write_text(TAB % fill)
+    (site / "index.html").write_text(PAGE % fill)
+
+    results: queue.Queue[dict[str, Any]] = queue.Queue()
+    handler = type("Site", (_ResultSite,), {"results": results})
+    with static_site(site, int(PAGE_ORIGIN.rsplit(":", 1)[1]), handler):
+        seen = _open_in_chromium(f"{PAGE_ORIGIN}/index.html", tmp_path / "profile", results)
+
+    # Both tabs got their answer, with ONE refresh between them ...
+    assert {tab["status"] for tab in seen["tabs"].values()} == {200}, seen
+    assert sum(tab["refreshes"] for tab in seen["tabs"].values()) == 1, seen
+    assert seen.get("error") is None, seen
+    # ... so the session lives on: its refresh token was used once, not reused.
+    renewed = httpx.post(
+        f"{api_server}/api/v1/auth/refresh",
+        json={"refresh_token": seen["tokens"]["refresh_token"]},
+    )
+    assert renewed.status_code == 200, renewed.text
+    # The stream started after the first write's cursor: the write made while it opened
+    # and the one after it opened arrived, in order, each with its cursor as the event id.
+    assert [(event["type"], event["title"]) for event in seen["events"]] == [
+        ("task.created", "while it opens"),
+        ("task.created", "after it opened"),
+    ]
+    assert all(len(event["id"]) == 20 for event in seen["events"])

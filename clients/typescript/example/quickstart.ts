@@ -69,8 +69,11 @@ const [first, second] = await Promise.all([taskapp.refresh(), taskapp.refresh()]
 console.log(`one refresh for two callers: ${first === second}`);
 
 // 7. Live events: EventSource cannot send a header, so the client takes a single-use ticket.
+//    Start after the last cursor you have (here: the create's X-Sync-Cursor), so changes made
+//    before the stream opened are not missed; a dropped stream resumes by itself.
 if (typeof EventSource !== "undefined") {
-  const events = liveEvents(taskapp, baseUrl, (type, data) => console.log("event", type, data));
+  const cursor = created.response.headers.get("X-Sync-Cursor") ?? undefined;
+  const events = liveEvents(taskapp, baseUrl, (type, data) => console.log("event", type, data), { cursor });
   await api.PATCH("/api/v1/tasks/{task_id}/complete", { params: { path: { task_id: task.id } } });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   events.close();

@@ -35,6 +35,23 @@ export function memoryTokenStore(initial: TokenPair | null = null): TokenStore {
   };
 }
 
+/**
+ * Tokens in a Web Storage (`localStorage`): every tab of the origin sees the same session.
+ * Pair it with `exclusive` so only one tab at a time refreshes.
+ */
+export function webStorageTokenStore(storage: Storage, key = "taskapp.tokens"): TokenStore {
+  return {
+    get: () => {
+      const saved = storage.getItem(key);
+      return saved === null ? null : (JSON.parse(saved) as TokenPair);
+    },
+    set: (tokens) => {
+      if (tokens === null) storage.removeItem(key);
+      else storage.setItem(key, JSON.stringify(tokens));
+    },
+  };
+}
+
 export interface TaskappOptions {
   /** The server, without `/api/v1`: e.g. `http://localhost:8000`. */
   baseUrl: string;
@@ -169,38 +186,72 @@ export function createTaskapp(options: TaskappOptions): Taskapp {
   };
 }
 
+export interface LiveEventsOptions {
+  /**
+   * Start after this cursor: a full `/sync`'s last `cursor`, or a write's `X-Sync-Cursor`.
+   * Changes made before the stream opened are then not missed. Without it: from now.
+   */
+  cursor?: string;
+  /** The event names to listen for (default: all of them). */
+  eventTypes?: readonly string[];
+  /** Called each time the stream is (re)connected. */
+  onOpen?: () => void;
+  /** Called once the client gives up: the session is over (the ticket was refused with 401). */
+  onSignedOut?: () => void;
+  /** How long to wait before a new ticket after the stream closed for good (ms, default 1000). */
+  retryMs?: number;
+}
+
 /**
  * Live events: a single-use ticket (POST /events/ticket) in the EventSource URL, because an
  * EventSource cannot send an Authorization header. A ticket works once, so when the stream
- * ends for good, a new ticket is taken and the stream resumes from the last event's id.
+ * ends for good (EventSource's own reconnect is refused: its ticket is spent), a new ticket
+ * is taken and the stream resumes after the last event's id: nothing is missed between.
  */
 export function liveEvents(
   taskapp: Taskapp,
   baseUrl: string,
   onEvent: (type: string, data: unknown, id: string) => void,
-  eventTypes: readonly string[] = EVENT_TYPES,
+  options: LiveEventsOptions = {},
 ): { close(): void } {
   let source: EventSource | null = null;
   let closed = false;
-  let lastId: string | null = null;
+  let lastId: string | null = options.cursor ?? null;
+
+  function again(): void {
+    if (!closed) setTimeout(() => void open(), options.retryMs ?? 1000);
+  }
 
   async function open(): Promise<void> {
-    const { data } = await taskapp.api.POST("/api/v1/events/ticket");
-    if (closed || data === undefined) return;
+    let ticket: string | undefined;
+    try {
+      const { data, response } = await taskapp.api.POST("/api/v1/events/ticket");
+      if (response.status === 401) {
+        closed = true;
+        options.onSignedOut?.();
+        return;
+      }
+      ticket = data?.data.ticket;
+    } catch {
+      ticket = undefined; // the server is unreachable: try again later
+    }
+    if (closed) return;
+    if (ticket === undefined) return again();
     const url = new URL("/api/v1/events", baseUrl);
-    url.searchParams.set("ticket", data.data.ticket);
+    url.searchParams.set("ticket", ticket);
     if (lastId !== null) url.searchParams.set("cursor", lastId);
     const stream = new EventSource(url);
     source = stream;
-    for (const type of eventTypes) {
+    stream.onopen = () => options.onOpen?.();
+    for (const type of options.eventTypes ?? EVENT_TYPES) {
       stream.addEventListener(type, (message: MessageEvent<string>) => {
         lastId = message.lastEventId;
         onEvent(type, JSON.parse(message.data), message.lastEventId);
       });
     }
     stream.onerror = () => {
-      // EventSource retries by itself while it can; CLOSED means the ticket is spent.
-      if (stream.readyState === EventSource.CLOSED && !closed) setTimeout(() => void open(), 1000);
+      // EventSource retries by itself while it can; CLOSED means its ticket is spent.
+      if (stream.readyState === EventSource.CLOSED) again();
     };
   }
 
