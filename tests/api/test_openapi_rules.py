@@ -79,6 +79,14 @@ def test_operation_ids_are_camel_case_and_unique(name: str, operation: dict[str,
     assert [o["operationId"] for _, o in OPERATIONS].count(operation_id) == 1
 
 
+@pytest.mark.parametrize(("name", "operation"), OPERATIONS, ids=IDS)
+def test_summaries_are_words(name: str, operation: dict[str, Any]) -> None:
+    """What the docs page shows beside each path: "Complete task", not "CompleteTask"."""
+    summary = operation["summary"]
+    assert re.fullmatch(r"[A-Z][a-z]*( [a-z]+)*", summary), summary
+    assert summary.replace(" ", "").lower() == operation["operationId"].lower()
+
+
 def test_component_names_are_clean() -> None:
     for name in SCHEMAS:
         assert re.fullmatch(r"[A-Z][A-Za-z]+", name), name

@@ -14,7 +14,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * ChangePassword
+         * Change password
          * @description Change the password; every refresh token of the user is revoked.
          *
          *     **Sessions only:** an API token gets 403 FORBIDDEN.
@@ -76,7 +76,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Me
+         * Get current user
          * @description The signed-in user.
          *
          *     **Scope:** none: any API token may call it.
@@ -100,7 +100,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Refresh
+         * Refresh tokens
          * @description Spend a refresh token for a new token pair (rotation; reuse revokes the family).
          *
          *     An API token sent here gets 403 FORBIDDEN.
@@ -140,7 +140,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListTokens
+         * List tokens
          * @description Your API tokens, oldest first (never the tokens themselves).
          *
          *     **Sessions only:** an API token gets 403 FORBIDDEN.
@@ -148,7 +148,7 @@ export interface paths {
         get: operations["listTokens"];
         put?: never;
         /**
-         * CreateToken
+         * Create token
          * @description Create an API token. The token (`tat_...`) is in this answer only: keep it.
          *
          *     **Sessions only:** an API token gets 403 FORBIDDEN.
@@ -171,7 +171,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * RevokeToken
+         * Revoke token
          * @description Revoke an API token: refused at once by every server instance.
          *
          *     **Sessions only:** an API token gets 403 FORBIDDEN.
@@ -196,7 +196,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * CompleteTask
+         * Complete task
          * @description Mark completed (idempotent).
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -212,7 +212,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListTasks
+         * List tasks
          * @description The caller's tasks, filtered (all filters combine) and sorted; ties by id.
          *
          *     **Scope:** `tasks:read` for an API token (a session may always call it).
@@ -220,7 +220,7 @@ export interface paths {
         get: operations["listTasks"];
         put?: never;
         /**
-         * CreateTask
+         * Create task
          * @description Create a task. With Idempotency-Key, a retry replays the first answer.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -240,14 +240,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GetTask
+         * Get task
          * @description One task of the caller's.
          *
          *     **Scope:** `tasks:read` for an API token (a session may always call it).
          */
         get: operations["getTask"];
         /**
-         * ReplaceTask
+         * Replace task
          * @description Change any fields (same partial semantics as PATCH).
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -255,7 +255,7 @@ export interface paths {
         put: operations["replaceTask"];
         post?: never;
         /**
-         * DeleteTask
+         * Delete task
          * @description Delete a task and its subtasks; their history stays.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -264,7 +264,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * UpdateTask
+         * Update task
          * @description Change any fields; `null` clears one; a new list or parent moves the task.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -282,7 +282,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * MoveTask
+         * Move task
          * @description Place the task (with its subtasks) in a list, under a parent, between siblings.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -308,7 +308,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * ReopenTask
+         * Reopen task
          * @description Mark open again (idempotent).
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -330,7 +330,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * ToggleTask
+         * Toggle task
          * @description Flip between open and completed.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -346,7 +346,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListLists
+         * List lists
          * @description The caller's lists in manual order, with their task counts.
          *
          *     **Scope:** `tasks:read` for an API token (a session may always call it).
@@ -354,7 +354,7 @@ export interface paths {
         get: operations["listLists"];
         put?: never;
         /**
-         * CreateList
+         * Create list
          * @description Create a list, last in the manual order.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -374,14 +374,14 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GetList
+         * Get list
          * @description **Scope:** `tasks:read` for an API token (a session may always call it).
          */
         get: operations["getList"];
         put?: never;
         post?: never;
         /**
-         * DeleteList
+         * Delete list
          * @description Delete an empty list; with `with_tasks=true` its tasks go too (each with its
          *     DELETED history entry, in the same transaction).
          *
@@ -391,7 +391,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * UpdateList
+         * Update list
          * @description Rename or recolor (`color: null` clears it).
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -409,7 +409,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * MoveList
+         * Move list
          * @description Reorder: other lists keep their positions and versions.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -432,7 +432,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * DeleteLabel
+         * Delete label
          * @description Remove from every task that carries it.
          *
          *     **Scope:** `tasks:write` for an API token (a session may always call it).
@@ -441,7 +441,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * RenameLabel
+         * Rename label
          * @description Rename on every task (merging into an existing label of that name); each
          *     changed task gets a new version and an UPDATED history entry.
          *
@@ -458,7 +458,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListLabels
+         * List labels
          * @description Every label the caller's tasks carry, by name, with counts.
          *
          *     **Scope:** `tasks:read` for an API token (a session may always call it).
@@ -480,7 +480,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ExportTasks
+         * Export tasks
          * @description Download the caller's tasks (CSV, JSON, or iCalendar: one VTODO per task);
          *     memory use does not grow with their number.
          *
@@ -503,7 +503,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListDownloads
+         * List downloads
          * @description The caller's exports, newest first.
          *
          *     **Scope:** `exports:read` for an API token (a session may always call it).
@@ -527,7 +527,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * ImportTasks
+         * Import tasks
          * @description Import tasks from a file in the export's own CSV or JSON format (up to 5 MiB and
          *     10,000 tasks): all or nothing; lists are matched by name or created; subtasks and
          *     manual order are kept; a bad row is a 422 naming the row and field
@@ -550,7 +550,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListHistory
+         * List history
          * @description The caller's history entries, newest first.
          *
          *     **Scope:** `history:read` for an API token (a session may always call it).
@@ -572,7 +572,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Weekly
+         * Get weekly stats
          * @description Tasks created and completed this week, the current totals, and the open tasks
          *     overdue now and due within the week (a due date read in `tz`).
          *
@@ -595,7 +595,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * MyReview
+         * Get my review
          * @description Your review, or 404 REVIEW_NOT_FOUND.
          *
          *     **Scope:** `reviews:write` for an API token (a session may always call it).
@@ -619,7 +619,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * SubmitReview
+         * Submit review
          * @description Submit your review (201) or change it (200): one review per user.
          *
          *     **Scope:** `reviews:write` for an API token (a session may always call it).
@@ -639,7 +639,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Summary
+         * Get review summary
          * @description Count, average (two decimals) and distribution over all users' reviews.
          *
          *     **Scope:** none: any API token may call it.
@@ -661,7 +661,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Sync
+         * Sync changes
          * @description Everything of the caller's that changed after `cursor`, each object as it is
          *     now, deletions as ids. Apply the pages in order; while `has_more`, ask again with
          *     the page's `cursor`. Keep the last `cursor` for the next sync.
@@ -685,7 +685,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Events
+         * Stream events
          * @description The caller's changes as Server-Sent Events, each `id:` the cursor after it: from
          *     `Last-Event-ID` (or `cursor`, or now), live as they commit, with a comment line
          *     when idle. At most 5 open streams per user, across all instances (429 beyond).
@@ -711,7 +711,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * IssueTicket
+         * Issue event ticket
          * @description A single-use ticket for `GET /events?ticket=...` (browsers' EventSource cannot
          *     send headers), valid 60 seconds.
          *
@@ -732,7 +732,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListWebhooks
+         * List webhooks
          * @description Your webhooks, oldest first (never their secrets).
          *
          *     **Scope:** `webhooks:manage` for an API token (a session may always call it).
@@ -740,7 +740,7 @@ export interface paths {
         get: operations["listWebhooks"];
         put?: never;
         /**
-         * CreateWebhook
+         * Create webhook
          * @description Create a webhook. Its signing secret (`whsec_...`) is in this answer only.
          *
          *     **Scope:** `webhooks:manage` for an API token (a session may always call it).
@@ -760,7 +760,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GetWebhook
+         * Get webhook
          * @description One webhook, with its last attempted delivery.
          *
          *     **Scope:** `webhooks:manage` for an API token (a session may always call it).
@@ -769,7 +769,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * DeleteWebhook
+         * Delete webhook
          * @description Delete a webhook and its pending deliveries.
          *
          *     **Scope:** `webhooks:manage` for an API token (a session may always call it).
@@ -778,7 +778,7 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * UpdateWebhook
+         * Update webhook
          * @description Change the URL, events or description; `status: active` turns a disabled webhook
          *     back on (from now on: catch up on what it missed with /sync).
          *
@@ -795,7 +795,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ListDeliveries
+         * List deliveries
          * @description The webhook's deliveries, newest first: status, attempts, the receiver's last
          *     answer, and when the next attempt is due.
          *
@@ -820,7 +820,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * TestWebhook
+         * Test webhook
          * @description Queue a `ping` event for the webhook; see it in the delivery log.
          *
          *     **Scope:** `webhooks:manage` for an API token (a session may always call it).
@@ -840,7 +840,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Live
+         * Check liveness
          * @description 200 while the process runs.
          */
         get: operations["checkLiveness"];
@@ -860,7 +860,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Ready
+         * Check readiness
          * @description 200 when the database answers and its schema is at the latest migration, else 503.
          */
         get: operations["checkReadiness"];

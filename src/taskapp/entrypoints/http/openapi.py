@@ -319,6 +319,13 @@ def camel_operation_id(handler: Any, *_: Any) -> str:
     return first + "".join(part.title() for part in rest)
 
 
+def summary_of(operation_id: str) -> str:
+    """`issueEventTicket` → "Issue event ticket": what the docs page shows beside each path
+    (Litestar's default is the handler's name in PascalCase)."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", operation_id).lower()
+    return words[:1].upper() + words[1:]
+
+
 # --- The finishing pass: the document as a product for frontend developers -------------
 # Works on the JSON form of the document (Litestar's objects cannot say `const`,
 # `examples` per media type or links as needed). docs/decisions/0018-openapi-document.md.
@@ -446,6 +453,7 @@ def finish_document(document: dict[str, Any], found: list[_Documented]) -> None:
     }
     for (path, method), item in operations.items():
         operation = document["paths"][path][method]
+        operation["summary"] = summary_of(operation["operationId"])
         _finish_parameters(operation)
         _finish_request_body(operation, schemas)
         if item.is_api:
