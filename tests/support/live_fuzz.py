@@ -117,7 +117,8 @@ def fuzz(admin_url: str, options: Sequence[str], output: IO[str] | None = None) 
             # In the run's own directory: schemathesis keeps a cache of the failures it
             # found there (and replays them first next time), hypothesis its examples.
             environment = {**os.environ, "SCHEMATHESIS_HOOKS": RULES, "PYTHONPATH": str(ROOT)}
-            print("$", " ".join(command[2:]), file=out, flush=True)
+            shown = " ".join(command[2:]).replace(token, "<token>")
+            print("$", shown, file=out, flush=True)
             started = time.monotonic()
             status = subprocess.run(
                 command,
