@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint typecheck contracts pytest bench clean lock client api-docs
+.PHONY: run test check lint typecheck contracts pytest bench clean lock client api-docs fuzz
 
 # `make run` installs only what serving needs, with the embedded PostgreSQL (the `embedded`
 # extra); `make test` installs the development lock instead (tools and `embedded` included).
@@ -62,6 +62,14 @@ client: $(RUN_STAMP)
 api-docs: $(RUN_STAMP)
 	$(BIN)/taskapp openapi --markdown > docs/api.md.tmp
 	mv docs/api.md.tmp docs/api.md
+
+# The schemathesis CLI with every check and every phase (stateful included) against a real
+# `taskapp serve` on a throwaway database: a database of its own on DATABASE_URL's server if
+# set, else an embedded PostgreSQL. Fails on any failure. More CLI options through
+# FUZZ_OPTIONS, e.g. `make fuzz FUZZ_OPTIONS="--seed 7 --max-examples 300"`.
+# The rules beyond the built-in checks: tests/support/schemathesis_rules.py.
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.support.live_fuzz $(FUZZ_OPTIONS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -17,7 +17,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from litestar import Litestar
-from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from taskapp.bootstrap import Container
 from taskapp.config import Settings
@@ -25,6 +24,7 @@ from taskapp.entrypoints.http.app import create_app
 from taskapp.entrypoints.http.openapi import openapi_document
 from tests.api.conftest import PASSWORD
 from tests.api.helpers import unique_email
+from tests.support import schemathesis_rules
 
 MAX_EXAMPLES = 30
 STATEFUL_EXAMPLES = 25
@@ -34,15 +34,10 @@ _document = openapi_document(create_app(Settings(jwt_secret="only-for-the-docume
 # it has no answer to validate request/response style, and the in-process transport would
 # wait for its end forever. tests/api/test_events.py tests it through a real server.
 schema = schemathesis.openapi.from_dict(_document).exclude(path="/api/v1/events", method="GET")
-# If-Match: the document's pattern says what a precondition looks like ("<version>" or *),
-# so generated values are real preconditions; whether one names the current version is a
-# fact of the data (the task may have changed since the ETag was read, as in a stateful
-# sequence), so a well-formed one is rightly 412. And a failed precondition is 412
-# whatever the value (RFC 9110, 13.1.1), so one outside the pattern is rightly 412 too.
-_acceptance = schema.config.checks.positive_data_acceptance
-_acceptance.expected_statuses = [*_acceptance.expected_statuses, "412"]
-_rejection = schema.config.checks.negative_data_rejection
-_rejection.expected_statuses = [*_rejection.expected_statuses, "412"]
+# Which refusals are right although schemathesis' checks call them failures (a 422 naming
+# only fields whose validity is a fact of the data; a 412 to an If-Match) is one
+# `filter_failure` hook, registered by importing tests/support/schemathesis_rules.py and
+# shared with the live run against a real server (`make fuzz`).
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +63,11 @@ def test_every_phase_is_enabled() -> None:
     assert phases.stateful.enabled
 
 
+def test_the_shared_rules_are_in_force() -> None:
+    hooks = schemathesis.hooks.get_all_by_name("filter_failure")
+    assert hooks == [schemathesis_rules.keep_failures_of_the_api]
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -82,11 +82,11 @@ def test_every_operation_honours_its_contract(
     case.operation.schema.app = live_app
     if case.headers and "Idempotency-Key" in case.headers:
         # All examples of one operation share a user; a generated key reused with another
-        # body is rightly a 422 (tested in test_tasks.py), so each example gets its own.
+        # body is rightly a 422 (tested in test_tasks.py; a rule in schemathesis_rules.py)
+        # that creates nothing, so each example gets a key of its own.
         case.headers["Idempotency-Key"] = uuid.uuid4().hex
     response = case.call(headers=bearer)
-    excluded = [positive_data_acceptance] if names_a_missing_reference(response) else []
-    case.validate_response(response, headers=bearer, excluded_checks=excluded)
+    case.validate_response(response, headers=bearer)
 
 
 def test_stateful_sequences_honour_the_contract(live_app: Litestar) -> None:
@@ -112,10 +112,7 @@ def test_stateful_sequences_honour_the_contract(live_app: Litestar) -> None:
             return {"headers": self.bearer}
 
         def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
-            bearer = self.bearer
-            missing = names_a_missing_reference(response)
-            excluded = [positive_data_acceptance] if missing else []
-            case.validate_response(response, headers=bearer, excluded_checks=excluded)
+            case.validate_response(response, headers=self.bearer)
 
     Links.run(
         settings=settings(
@@ -140,35 +137,3 @@ def sign_up(app: Litestar) -> dict[str, str]:
         answer = operation.Case(body=credentials, media_type="application/json").call()
         assert answer.status_code in (200, 201), answer.text
     return {"Authorization": f"Bearer {answer.json()['data']['access_token']}"}
-
-
-# Fields naming another resource of the caller's (a list, a parent task, a neighbour):
-# whether the id exists, belongs to the caller and fits (no cycle, not too deep, a sibling)
-# is a fact of the data a schema cannot state, so a schema-valid id may rightly be a 422.
-# A sync cursor (GET /sync?cursor=) is bound to the user it was issued to: the schema
-# states its form, not whose it is, so a well-formed one of nobody's is rightly a 422 too.
-# Labels: "at most 20 after case-insensitive duplicates collapse" and "not blank once
-# trimmed of Unicode whitespace" are rules over the whole set and over Unicode, which a
-# JSON Schema cannot state either (the schema bounds what it can: 1-50 characters each).
-# A webhook's `url` must resolve to public addresses only (a DNS fact; in these tests no
-# name resolves at all), which a string schema cannot state either.
-# A time zone (`tz`) is checked against the zones the system knows; the schema states its
-# form (an enum of 600 names would be no help to anyone reading the document).
-_REFERENCES = {"list_id", "parent_id", "after_id", "before_id", "cursor", "labels", "tz", "url"}
-# In an imported file (POST /tasks/import), the rows' ids refer to each other (a parent in
-# the same list, no cycle, no id twice), and a CSV file's header and encoding are facts of
-# its text: a string schema cannot state them either.
-_FILE_REFERENCES = {"file", "id", "list_id", "list_name", "parent_id"}
-
-
-def names_a_missing_reference(response: Any) -> bool:
-    if response.status_code != 422:
-        return False
-    details = (response.json().get("error") or {}).get("details") or []
-    return bool(details) and all(_is_reference(str(d.get("field"))) for d in details)
-
-
-def _is_reference(field: str) -> bool:
-    if field == "file" or field.startswith("rows["):
-        return field.rpartition(".")[2] in _FILE_REFERENCES
-    return field in _REFERENCES
