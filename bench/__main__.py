@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--event-rate", type=float, default=100.0, help="writes/s for the event delay (100)")
     add("--event-seconds", type=int, help="measured seconds of event delay (default 15)")
     add("--sync-rounds", type=int, help="full syncs per server (default 3, --quick 1)")
+    add(
+        "--sync-tasks",
+        type=int,
+        default=Sizes().sync_tasks,
+        help="tasks of the account a full sync pulls (default 10,000)",
+    )
     add("--database-name", default="taskapp_bench", help="database to (re)create")
     add("--output", type=Path, default=RESULTS / "latest.json", help="the JSON results file")
     return parser
@@ -137,7 +143,7 @@ def options_from(argv: Sequence[str] | None) -> Options:
         port=args.port,
         profile=frozenset(args.profile),
         export=not args.no_export,
-        sizes=Sizes(history_rows=args.history_rows),
+        sizes=Sizes(history_rows=args.history_rows, sync_tasks=args.sync_tasks),
         database_name=args.database_name,
         output=args.output,
     )

@@ -4,8 +4,9 @@ The log is `task_history` (tasks) and `list_changes` (lists, written by a trigge
 numbered from one sequence under the user's `history_counts` row lock, so within one user
 `seq` order is commit order and a reader's snapshot always holds a prefix of the log.
 
-- `changes` groups the log after the cursor by object, orders objects by their latest
-  change, and joins each to its current row: one statement, one snapshot.
+- `changes` walks the log after the cursor in order, keeps each object's latest change
+  only, and looks up each one's current row: one statement, one snapshot, and a page costs
+  its own entries (and the superseded ones among them), not the whole log after the cursor.
 - `events` reads the log after a position in order, with each object's current row.
 - The change notices (`NOTIFY taskapp_changes, '<user id>,<user id>,...'`, sent after the
   writes commit by each process's `ChangeNotifier`, change_notices.py) ride on the
@@ -57,21 +58,32 @@ LIST_COLUMNS = tuple(field.name for field in fields(TaskList))
 
 _TASK = column_list(TASK_COLUMNS, "t.")
 _LIST = column_list(LIST_COLUMNS, "l.")
+# The page's rows, each with its object's current row (none once deleted). LIMIT 1 keeps
+# each lookup a per-row index probe (without it the planner may hash all the user's tasks).
 _OBJECTS = (
     f"SELECT page.kind, page.id, page.seq, page.action, {_TASK}, {_LIST} FROM page "
-    "LEFT JOIN tasks t ON page.kind = 'task' AND t.id = page.id AND t.user_id = $1 "
-    "LEFT JOIN lists l ON page.kind = 'list' AND l.id = page.id AND l.user_id = $1 "
+    "LEFT JOIN LATERAL (SELECT * FROM tasks t "
+    "WHERE page.kind = 'task' AND t.id = page.id AND t.user_id = $1 LIMIT 1) t ON true "
+    "LEFT JOIN LATERAL (SELECT * FROM lists l "
+    "WHERE page.kind = 'list' AND l.id = page.id AND l.user_id = $1 LIMIT 1) l ON true "
     "ORDER BY page.seq"
 )
-# $1 user, $2 after, $3 limit + 1
+# $1 user, $2 after, $3 limit + 1. Each log is walked in `seq` order from the cursor, keeping
+# an entry only if no later entry of its object exists (it is the object's latest); the two
+# walks are merged and cut at the limit. A page reads its own entries and the superseded
+# ones among them (one index probe each), so a full sync reads each log about once.
 _CHANGES = (
-    "WITH changed AS ("
-    "SELECT 'task' AS kind, task_id AS id, max(seq) AS seq, '' AS action FROM task_history "
-    "WHERE user_id = $1 AND seq > $2 GROUP BY task_id "
+    "WITH page AS (SELECT * FROM ("
+    "(SELECT 'task' AS kind, h.task_id AS id, h.seq, '' AS action FROM task_history h "
+    "WHERE h.user_id = $1 AND h.seq > $2 AND NOT EXISTS (SELECT FROM task_history n "
+    "WHERE n.user_id = $1 AND n.task_id = h.task_id AND n.seq > h.seq) "
+    "ORDER BY h.seq LIMIT $3) "
     "UNION ALL "
-    "SELECT 'list', list_id, max(seq), '' FROM list_changes "
-    "WHERE user_id = $1 AND seq > $2 GROUP BY list_id), "
-    "page AS (SELECT * FROM changed ORDER BY seq LIMIT $3) " + _OBJECTS
+    "(SELECT 'list', c.list_id, c.seq, '' FROM list_changes c "
+    "WHERE c.user_id = $1 AND c.seq > $2 AND NOT EXISTS (SELECT FROM list_changes n "
+    "WHERE n.user_id = $1 AND n.list_id = c.list_id AND n.seq > c.seq) "
+    "ORDER BY c.seq LIMIT $3)) AS both_logs "
+    "ORDER BY seq LIMIT $3) " + _OBJECTS
 )
 _EVENTS = (
     "WITH page AS (SELECT * FROM ("

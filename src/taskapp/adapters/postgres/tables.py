@@ -361,6 +361,8 @@ list_changes = sa.Table(
     sa.CheckConstraint(
         _one_of("action", ["CREATED", "UPDATED", "MOVED", "DELETED"]), name="action_known"
     ),
+    # A list's latest change is one probe: GET /sync keeps only objects' latest entries.
+    sa.Index("ix_list_changes_user_list", "user_id", "list_id", sa.text("seq DESC")),
 )
 
 # Single-use tickets for browsers' EventSource (which cannot send headers): kept as hashes.
