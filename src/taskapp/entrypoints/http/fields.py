@@ -7,12 +7,15 @@ mirror the domain's rules (which the domain still enforces on its own).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 import msgspec
 
 from taskapp.domain import model
+from taskapp.domain.errors import ValidationFailed
 
 
 def whole(pattern: str) -> str:
@@ -96,6 +99,21 @@ Rating = Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 UUID_CORE = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 UUID_PATTERN = described(whole(UUID_CORE), "must be a UUID")
+_UUID = re.compile(UUID_PATTERN)
+
+
+def parse_id(raw: str, field: str) -> UUID:
+    """An id from a path or query value: only the canonical 8-4-4-4-12 form, exactly as
+    the OpenAPI document says (`UUID()` alone would take braces, URNs and no hyphens)."""
+    if not _UUID.match(raw):
+        raise ValidationFailed.of(field, "must be a UUID")
+    return UUID(raw)
+
+
+def optional_id(raw: str | None, field: str) -> UUID | None:
+    return None if raw is None else parse_id(raw, field)
+
+
 SEARCH_PATTERN = _STORABLE_TEXT
 # Header values lose surrounding spaces in transit: a key may not start or end with one.
 IDEMPOTENCY_KEY_PATTERN = described(

@@ -13,11 +13,10 @@ from litestar.params import QueryParameter
 from taskapp.domain.model import ActionType, HistoryEntry, HistoryQuery, PageRequest
 from taskapp.entrypoints.http.dependencies import CurrentUserId, History
 from taskapp.entrypoints.http.envelope import Envelope, ok
-from taskapp.entrypoints.http.fields import UUID_PATTERN
+from taskapp.entrypoints.http.fields import UUID_PATTERN, parse_id
 from taskapp.entrypoints.http.openapi import BEARER, answers
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.scopes import Scope
-from taskapp.entrypoints.http.tasks import parse_id
 
 TaskFilter = Annotated[
     str | None, QueryParameter(pattern=UUID_PATTERN, description="only this task's entries")

@@ -14,12 +14,19 @@ from taskapp.domain.model import ListSummary, PageRequest
 from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Lists
 from taskapp.entrypoints.http.envelope import Envelope, ok
-from taskapp.entrypoints.http.fields import UUID_PATTERN, Color, ListName, Uuid
+from taskapp.entrypoints.http.fields import (
+    UUID_PATTERN,
+    Color,
+    ListName,
+    Uuid,
+    optional_id,
+    parse_id,
+)
 from taskapp.entrypoints.http.openapi import BEARER, answers, documents_body
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.preconditions import expected_versions
 from taskapp.entrypoints.http.scopes import Scope
-from taskapp.entrypoints.http.tasks import DeletedOut, IfMatch, _kept, optional_id, parse_id
+from taskapp.entrypoints.http.tasks import DeletedOut, IfMatch, _kept
 
 ListId = Annotated[str, PathParameter(pattern=UUID_PATTERN, description="the list's UUID")]
 WithTasks = Annotated[

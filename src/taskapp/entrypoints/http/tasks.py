@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 from uuid import UUID
@@ -12,7 +11,6 @@ from litestar import Controller, Request, Response, delete, get, patch, post, pu
 from litestar.openapi.spec import OpenAPIType, Schema
 from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
-from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import (
     INBOX,
     KEEP,
@@ -46,6 +44,8 @@ from taskapp.entrypoints.http.fields import (
     Title,
     Uuid,
     described,
+    optional_id,
+    parse_id,
     whole,
 )
 from taskapp.entrypoints.http.openapi import BEARER, answers, documents_body, list_items
@@ -159,20 +159,6 @@ class TaskOut(msgspec.Struct):
 
 class DeletedOut(msgspec.Struct):
     id: UUID
-
-
-_UUID = re.compile(UUID_PATTERN)
-
-
-def parse_id(raw: str, field: str = "task_id") -> UUID:
-    """Only the canonical 8-4-4-4-12 form, exactly as the OpenAPI document says."""
-    if not _UUID.match(raw):
-        raise ValidationFailed.of(field, "must be a UUID")
-    return UUID(raw)
-
-
-def optional_id(raw: str | None, field: str) -> UUID | None:
-    return None if raw is None else parse_id(raw, field)
 
 
 def kept_id(raw: str | msgspec.UnsetType | None, field: str) -> UUID | Keep | None:
@@ -357,7 +343,7 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId
     ) -> Response[Envelope[TaskOut]]:
         """One task of the caller's."""
-        return _task_response(await tasks.get(user_id, parse_id(task_id)), None)
+        return _task_response(await tasks.get(user_id, parse_id(task_id, "task_id")), None)
 
     @put(
         "/{task_id:str}",
@@ -414,7 +400,7 @@ class TaskController(Controller):
             before_id=optional_id(body.before_id, "before_id"),
         )
         moved = await tasks.move(
-            user_id, parse_id(task_id), destination, expected_versions(if_match)
+            user_id, parse_id(task_id, "task_id"), destination, expected_versions(if_match)
         )
         return _task_response(moved, "TASK_MOVED")
 
@@ -427,7 +413,9 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Mark completed (idempotent)."""
-        result = await tasks.complete(user_id, parse_id(task_id), expected_versions(if_match))
+        result = await tasks.complete(
+            user_id, parse_id(task_id, "task_id"), expected_versions(if_match)
+        )
         return _task_response(result, "TASK_COMPLETED")
 
     @patch(
@@ -439,7 +427,9 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Mark open again (idempotent)."""
-        result = await tasks.reopen(user_id, parse_id(task_id), expected_versions(if_match))
+        result = await tasks.reopen(
+            user_id, parse_id(task_id, "task_id"), expected_versions(if_match)
+        )
         return _task_response(result, "TASK_REOPENED")
 
     @patch(
@@ -451,7 +441,9 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[TaskOut]]:
         """Flip between open and completed."""
-        result = await tasks.toggle(user_id, parse_id(task_id), expected_versions(if_match))
+        result = await tasks.toggle(
+            user_id, parse_id(task_id, "task_id"), expected_versions(if_match)
+        )
         popup = "TASK_COMPLETED" if result.is_completed else "TASK_REOPENED"
         return _task_response(result, popup)
 
@@ -465,7 +457,9 @@ class TaskController(Controller):
         self, tasks: Tasks, user_id: CurrentUserId, task_id: TaskId, if_match: IfMatch = None
     ) -> Response[Envelope[DeletedOut]]:
         """Delete a task and its subtasks; their history stays."""
-        deleted = await tasks.delete(user_id, parse_id(task_id), expected_versions(if_match))
+        deleted = await tasks.delete(
+            user_id, parse_id(task_id, "task_id"), expected_versions(if_match)
+        )
         return ok(DeletedOut(deleted.id), popup="TASK_DELETED")
 
 
@@ -487,5 +481,7 @@ async def _update(
         priority=_kept(body.priority),
         labels=KEEP if isinstance(body.labels, msgspec.UnsetType) else tuple(body.labels),
     )
-    result = await tasks.update(user_id, parse_id(task_id), edit, expected_versions(if_match))
+    result = await tasks.update(
+        user_id, parse_id(task_id, "task_id"), edit, expected_versions(if_match)
+    )
     return _task_response(result, "TASK_UPDATED")

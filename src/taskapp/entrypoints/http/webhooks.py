@@ -7,7 +7,6 @@ every server process (entrypoints/webhook_delivery.py).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -16,7 +15,6 @@ import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import PathParameter
 
-from taskapp.domain.errors import ValidationFailed
 from taskapp.domain.model import PageRequest
 from taskapp.domain.model.sync import SyncCursor
 from taskapp.domain.model.webhooks import (
@@ -32,14 +30,13 @@ from taskapp.domain.model.webhooks import (
 from taskapp.entrypoints.http.body import read_json
 from taskapp.entrypoints.http.dependencies import CurrentUserId, Webhooks
 from taskapp.entrypoints.http.envelope import Envelope, ok
-from taskapp.entrypoints.http.fields import UUID_PATTERN
+from taskapp.entrypoints.http.fields import UUID_PATTERN, parse_id
 from taskapp.entrypoints.http.openapi import answers, documents_body
 from taskapp.entrypoints.http.pagination import Limit, Offset, PageNumber, PageOut
 from taskapp.entrypoints.http.scopes import Scope
 from taskapp.entrypoints.http.tasks import DeletedOut
 
 WebhookId = Annotated[str, PathParameter(pattern=UUID_PATTERN, description="the webhook's id")]
-_UUID = re.compile(UUID_PATTERN)
 _NOT_FOUND = ("WEBHOOK_NOT_FOUND",)
 
 EventName = Literal[
@@ -168,12 +165,6 @@ class PingOut(msgspec.Struct):
     delivery_id: UUID
 
 
-def _id(webhook_id: str) -> UUID:
-    if not _UUID.match(webhook_id):
-        raise ValidationFailed.of("webhook_id", "must be a UUID")
-    return UUID(webhook_id)
-
-
 class WebhookController(Controller):
     path = "/webhooks"
     tags = ["webhooks"]
@@ -208,7 +199,7 @@ class WebhookController(Controller):
         self, webhooks: Webhooks, user_id: CurrentUserId, webhook_id: WebhookId
     ) -> Response[Envelope[WebhookOut]]:
         """One webhook, with its last attempted delivery."""
-        return ok(WebhookOut.of(await webhooks.get(user_id, _id(webhook_id))))
+        return ok(WebhookOut.of(await webhooks.get(user_id, parse_id(webhook_id, "webhook_id"))))
 
     @patch(
         "/{webhook_id:str}",
@@ -224,7 +215,7 @@ class WebhookController(Controller):
     ) -> Response[Envelope[WebhookOut]]:
         """Change the URL, events or description; `status: active` turns a disabled webhook
         back on (from now on: catch up on what it missed with /sync)."""
-        parsed = _id(webhook_id)
+        parsed = parse_id(webhook_id, "webhook_id")
         body = await read_json(request, WebhookUpdate)
         changed = await webhooks.update(
             user_id,
@@ -246,7 +237,7 @@ class WebhookController(Controller):
         self, webhooks: Webhooks, user_id: CurrentUserId, webhook_id: WebhookId
     ) -> Response[Envelope[DeletedOut]]:
         """Delete a webhook and its pending deliveries."""
-        parsed = _id(webhook_id)
+        parsed = parse_id(webhook_id, "webhook_id")
         await webhooks.delete(user_id, parsed)
         return ok(DeletedOut(parsed), popup="WEBHOOK_DELETED")
 
@@ -260,7 +251,7 @@ class WebhookController(Controller):
         self, webhooks: Webhooks, user_id: CurrentUserId, webhook_id: WebhookId
     ) -> Response[Envelope[PingOut]]:
         """Queue a `ping` event for the webhook; see it in the delivery log."""
-        delivery = await webhooks.ping(user_id, _id(webhook_id))
+        delivery = await webhooks.ping(user_id, parse_id(webhook_id, "webhook_id"))
         return ok(PingOut(delivery.id), popup="WEBHOOK_PING_QUEUED", status_code=202)
 
     @get(
@@ -280,6 +271,6 @@ class WebhookController(Controller):
         """The webhook's deliveries, newest first: status, attempts, the receiver's last
         answer, and when the next attempt is due."""
         found = await webhooks.deliveries(
-            user_id, _id(webhook_id), PageRequest.of(page, limit, offset)
+            user_id, parse_id(webhook_id, "webhook_id"), PageRequest.of(page, limit, offset)
         )
         return ok(PageOut.of(found, DeliveryOut.of))
