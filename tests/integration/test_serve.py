@@ -4,8 +4,10 @@ graceful stop (the in-flight download finishes, then the API stops, then the dat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -16,7 +18,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.support.servers import free_port, is_ready
+from tests.support.servers import free_port, is_ready, running_servers
 
 PASSWORD = "correct horse battery staple"
 
@@ -115,3 +117,101 @@ def test_serve_keeps_data_and_stops_gracefully(data_dir: Path) -> None:
     assert received.count(b"\r\n") == count + 1  # header + every row: it finished
     assert server.process.wait(timeout=60) == 0
     assert not postgres_running(data_dir)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(OSError):  # a zombie is dead, only not yet reaped
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    return False
+
+
+def _killed_alone(server: subprocess.Popen[bytes], workers: list[int]) -> None:
+    """SIGKILL the server process only; every worker must be gone within 30 s."""
+    os.kill(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
+    deadline = time.monotonic() + 30
+    while any(_alive(worker) for worker in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    orphans = [worker for worker in workers if _alive(worker)]
+    for orphan in orphans:  # leave nothing behind, then fail
+        os.kill(orphan, signal.SIGKILL)
+    assert orphans == [], "workers outlived their server"
+
+
+def _orphan_environment(database_url: str, data_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "TASKAPP_DATA_DIR": str(data_dir),
+        "JWT_SECRET": "orphan-test-secret-" + "o" * 40,
+        "LOG_LEVEL": "WARNING",
+        "WEB_CONCURRENCY": "2",
+    }
+
+
+@pytest.mark.slow
+def test_workers_do_not_outlive_a_server_killed_alone(database_url: str, tmp_path: Path) -> None:
+    """SIGKILL of the server process only (as the OOM killer does) while it serves: its
+    workers end too (asgi.end_with_the_server), so the port is free and a new server can
+    start on it."""
+    processes: list[subprocess.Popen[bytes]] = []
+    environment = _orphan_environment(database_url, tmp_path)
+    with running_servers(1, tmp_path, environment, processes=processes) as (url,):
+        (server,) = processes
+        workers = _children(server.pid)
+        assert len(workers) == 2, workers
+        _killed_alone(server, workers)
+    port = int(url.rsplit(":", 1)[1])
+    assert _free_soon(port), f"port {port} is still held"
+
+
+def _free_soon(port: int, seconds: float = 10) -> bool:
+    """Whether a server can bind `port` within `seconds` (as servers do, past TIME_WAIT): a
+    killed worker's group leader is a zombie before its other threads have let go of it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("127.0.0.1", port))
+                probe.listen()
+            except OSError:
+                if time.monotonic() > deadline:
+                    return False
+            else:
+                return True
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_workers_still_loading_do_not_outlive_a_server_killed_alone(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Killed while its workers still load the app (before or after each asks the kernel to
+    end it with its parent): none outlives it either."""
+    command = [sys.executable, "-m", "taskapp.entrypoints.cli", "serve", "--port", "0"]
+    server = subprocess.Popen(
+        command, env=_orphan_environment(database_url, tmp_path), cwd=tmp_path
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(workers := _children(server.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(workers) == 2, workers
+        _killed_alone(server, workers)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            server.kill()
+        server.wait(timeout=10)
