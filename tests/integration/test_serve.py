@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,11 +66,16 @@ def postgres_running(data_dir: Path) -> bool:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
-    yield tmp_path
-    pid_file = tmp_path / "postgres" / "postmaster.pid"
-    if postgres_running(tmp_path):  # never leave a server behind, even when a test fails
+def data_dir() -> Iterator[Path]:
+    """Not under pytest's temporary root: as root, pgserver runs PostgreSQL as its own user
+    and opens the path to it, and any other pytest session that starts meanwhile makes that
+    root private again (0700), so initdb failed for want of access."""
+    directory = Path(tempfile.mkdtemp(prefix="taskapp-serve-"))
+    yield directory
+    pid_file = directory / "postgres" / "postmaster.pid"
+    if postgres_running(directory):  # never leave a server behind, even when a test fails
         os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+    shutil.rmtree(directory, ignore_errors=True)
 
 
 async def _bulk_insert(data_dir: Path, email: str, count: int) -> None:
