@@ -77,4 +77,9 @@ def configure_logging(level: str, *, json_lines: bool, stream: Any = None) -> lo
     for name in ("_granian", "granian.access"):  # the HTTP server's own loggers
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # The embedded PostgreSQL's launcher logs every command it runs, with its whole output
+    # (about 70 lines at each start): shown at DEBUG only, its warnings and errors always.
+    logging.getLogger("pgserver").setLevel(
+        logging.NOTSET if logging.getLevelName(level) == logging.DEBUG else logging.WARNING
+    )
     return handler
