@@ -86,7 +86,7 @@ def _sent(case: Any, header: str) -> bool:
 
 
 def is_a_fact_of_the_data(failure: Any, case: Any, response: Any) -> bool:
-    """Whether `failure` is one of the two kinds this module drops (see the docstring)."""
+    """Whether `failure` is one of the three kinds this module drops (see the docstring)."""
     if isinstance(failure, RejectedPositiveData):
         return (
             names_a_missing_reference(response)
