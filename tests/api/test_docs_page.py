@@ -38,7 +38,14 @@ def api_server(database_url: str, tmp_path: Path) -> Iterator[str]:
 def render(url: str, profile: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         chromium_command(
-            profile, "--window-size=1280,2400", "--virtual-time-budget=20000", *arguments, url
+            profile,
+            "--window-size=1280,2400",
+            "--virtual-time-budget=20000",
+            # Offline for real: no host but 127.0.0.1 (where the page is) resolves, so an
+            # asset fetched from a CDN would fail and the page would show it.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            *arguments,
+            url,
         ),
         capture_output=True,
         text=True,

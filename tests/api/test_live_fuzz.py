@@ -32,7 +32,7 @@ def test_the_live_server_passes_every_check_in_every_phase(
 ) -> None:
     report = tmp_path / "schemathesis.txt"
     with report.open("w") as output:
-        status = live_fuzz.fuzz(postgres_admin_url, OPTIONS, output)
+        status = live_fuzz.fuzz(postgres_admin_url, OPTIONS, output, timeout_seconds=600)
     text = report.read_text()
     assert status == 0, text
     summary = text[text.rindex("SUMMARY") :]

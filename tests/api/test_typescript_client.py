@@ -13,11 +13,13 @@ packages from the committed lock.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -145,11 +147,13 @@ IMPORT_MAP = (
 TAB = """<!doctype html><html><head>%(import_map)s</head><body><script type="module">
 import { createTaskapp, webStorageTokenStore } from "/client/src/index.js";
 const name = location.hash.slice(1);
-let refreshes = 0;
-const counting = (input, init) => {
+let refreshes = 0, unauthorized = 0;
+const counting = async (input, init) => {
   const url = input instanceof Request ? input.url : String(input);
   if (url.endsWith("/api/v1/auth/refresh")) refreshes += 1;
-  return fetch(input, init);
+  const answer = await fetch(input, init);
+  if (answer.status === 401) unauthorized += 1;
+  return answer;
 };
 const taskapp = createTaskapp({
   baseUrl: "%(api)s",
@@ -160,7 +164,7 @@ const taskapp = createTaskapp({
 addEventListener("message", async (event) => {
   if (event.data !== "go") return;
   const answer = await taskapp.api.GET("/api/v1/tasks");
-  parent.postMessage({ name, status: answer.response.status, refreshes }, "*");
+  parent.postMessage({ name, status: answer.response.status, refreshes, unauthorized }, "*");
 });
 parent.postMessage({ ready: name }, "*");
 </script></body></html>
@@ -239,18 +243,23 @@ class _ResultSite(SimpleHTTPRequestHandler):
 
 def _open_in_chromium(url: str, profile: Path, results: queue.Queue[dict[str, Any]]) -> Any:
     """Load `url` in headless Chromium and wait for the page to post its result."""
-    browser = subprocess.Popen(
-        chromium_command(profile, url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    try:
-        return results.get(timeout=60)
-    except queue.Empty:
-        browser.kill()
-        _, errors = browser.communicate(timeout=10)
-        raise AssertionError(f"the page posted no result: {errors.decode()[-2000:]}") from None
-    finally:
-        browser.kill()
-        browser.wait(timeout=10)
+    log = profile.parent / "chromium.log"
+    with log.open("wb") as output:  # a file, not a pipe: nothing must block the browser
+        browser = subprocess.Popen(
+            chromium_command(profile, url),
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,  # its own group: its helper processes end with it
+        )
+        try:
+            return results.get(timeout=60)
+        except queue.Empty:
+            errors = log.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"the page posted no result: {errors}") from None
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(browser.pid, signal.SIGKILL)
+            browser.wait(timeout=10)
 
 
 @needs_chromium
@@ -281,7 +290,9 @@ def test_the_client_in_a_browser_shares_one_refresh_between_tabs_and_streams_eve
     with static_site(site, int(PAGE_ORIGIN.rsplit(":", 1)[1]), handler):
         seen = _open_in_chromium(f"{PAGE_ORIGIN}/index.html", tmp_path / "profile", results)
 
-    # Both tabs got their answer, with ONE refresh between them ...
+    # Both tabs met the stale token at once (same-origin frames share one event loop: both
+    # "go" messages run before any answer) and got their answer, with ONE refresh ...
+    assert [tab["unauthorized"] for tab in seen["tabs"].values()] == [1, 1], seen
     assert {tab["status"] for tab in seen["tabs"].values()} == {200}, seen
     assert sum(tab["refreshes"] for tab in seen["tabs"].values()) == 1, seen
     assert seen.get("error") is None, seen

@@ -168,6 +168,13 @@ def _orphan_environment(database_url: str, data_dir: Path) -> dict[str, str]:
     }
 
 
+needs_proc_children = pytest.mark.skipif(
+    not Path(f"/proc/self/task/{os.getpid()}/children").exists(),
+    reason="this kernel does not list a task's children in /proc (CONFIG_PROC_CHILDREN)",
+)
+
+
+@needs_proc_children
 @pytest.mark.slow
 def test_workers_do_not_outlive_a_server_killed_alone(database_url: str, tmp_path: Path) -> None:
     """SIGKILL of the server process only (as the OOM killer does) while it serves: its
@@ -202,6 +209,7 @@ def _free_soon(port: int, seconds: float = 10) -> bool:
         time.sleep(0.1)
 
 
+@needs_proc_children
 @pytest.mark.slow
 def test_workers_still_loading_do_not_outlive_a_server_killed_alone(
     database_url: str, tmp_path: Path

@@ -60,6 +60,8 @@ def schemathesis_command(base_url: str, token: str, options: Sequence[str]) -> l
         "all",
         "--phases",
         "examples,coverage,fuzzing,stateful",
+        "--request-timeout",  # a request that hangs is a failure, not a stalled run
+        "30",
         *excluded,
         *options,
     ]
@@ -100,10 +102,16 @@ def still_signed_in(base_url: str, token: str) -> bool:
     return answer.status_code == 200
 
 
-def fuzz(admin_url: str, options: Sequence[str], output: IO[str] | None = None) -> int:
+def fuzz(
+    admin_url: str,
+    options: Sequence[str],
+    output: IO[str] | None = None,
+    timeout_seconds: float | None = None,
+) -> int:
     """One live run on a database of its own on the server at `admin_url`; the CLI's exit
     status (1 as well when the token stopped working). The CLI and the driver write to
-    `output` (default: ours)."""
+    `output` (default: ours). With `timeout_seconds`, a run that takes longer is killed
+    (subprocess.TimeoutExpired)."""
     out = output or sys.stdout
     database_url = asyncio.run(database.create_database(admin_url, prefix="taskapp_fuzz"))
     workdir = Path(tempfile.mkdtemp(prefix="taskapp-fuzz-"))
@@ -127,6 +135,7 @@ def fuzz(admin_url: str, options: Sequence[str], output: IO[str] | None = None) 
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 check=False,
+                timeout=timeout_seconds,
             ).returncode
             print(f"schemathesis: exit {status} in {time.monotonic() - started:.0f} s", file=out)
             if not still_signed_in(base_url, token):

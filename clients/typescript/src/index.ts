@@ -86,6 +86,17 @@ export class SignedOut extends Error {
   }
 }
 
+/**
+ * Thrown by `refresh()` when the session could not be renewed just now: the server was
+ * unreachable (`status` null) or answered 429 or 5xx. The tokens are kept; try again later.
+ */
+export class RefreshUnavailable extends Error {
+  constructor(readonly status: number | null) {
+    super(status === null ? "the server could not be reached" : `the refresh answered ${status}`);
+    this.name = "RefreshUnavailable";
+  }
+}
+
 const WITHOUT_SESSION = new Set(["/api/v1/auth/login", "/api/v1/auth/register", "/api/v1/auth/refresh"]);
 
 interface Replay {
@@ -110,9 +121,16 @@ export function createTaskapp(options: TaskappOptions): Taskapp {
       if (current === null) throw new SignedOut(notSignedIn());
       // Another tab (sharing the store) renewed them while we waited for the lock.
       if (stale !== undefined && current.access_token !== stale) return current;
-      const { data, error } = await api.POST("/api/v1/auth/refresh", {
-        body: { refresh_token: current.refresh_token },
-      });
+      let answer;
+      try {
+        answer = await api.POST("/api/v1/auth/refresh", { body: { refresh_token: current.refresh_token } });
+      } catch {
+        throw new RefreshUnavailable(null); // the server is unreachable: the session may be fine
+      }
+      const { data, error, response } = answer;
+      // Only a 401 ends the session (the refresh token is expired, revoked or reused); a 429
+      // or 5xx (an outage) keeps the tokens for a later try.
+      if (data === undefined && response.status !== 401) throw new RefreshUnavailable(response.status);
       if (data === undefined) {
         const reason = error?.error ?? notSignedIn();
         tokens.set(null);
@@ -154,7 +172,8 @@ export function createTaskapp(options: TaskappOptions): Taskapp {
       try {
         fresh = await refresh(replay.accessToken);
       } catch (error) {
-        if (error instanceof SignedOut) return undefined; // the original 401 stands
+        // The original 401 stands: the session is over, or it could not be renewed just now.
+        if (error instanceof SignedOut || error instanceof RefreshUnavailable) return undefined;
         throw error;
       }
       replay.headers.set("Authorization", `Bearer ${fresh.access_token}`);
@@ -196,9 +215,11 @@ export interface LiveEventsOptions {
   eventTypes?: readonly string[];
   /** Called each time the stream is (re)connected. */
   onOpen?: () => void;
-  /** Called once the client gives up: the session is over (the ticket was refused with 401). */
+  /** Called once the client gives up because the session is over (a ticket refused with 401). */
   onSignedOut?: () => void;
-  /** How long to wait before a new ticket after the stream closed for good (ms, default 1000). */
+  /** Called once the client gives up because these credentials may not read events (403). */
+  onForbidden?: () => void;
+  /** The first wait before a new ticket after a failure (ms, default 1000); it doubles up to a minute. */
   retryMs?: number;
 }
 
@@ -207,6 +228,8 @@ export interface LiveEventsOptions {
  * EventSource cannot send an Authorization header. A ticket works once, so when the stream
  * ends for good (EventSource's own reconnect is refused: its ticket is spent), a new ticket
  * is taken and the stream resumes after the last event's id: nothing is missed between.
+ * Failures back off (doubling, with jitter, at least the server's Retry-After); a 401 or 403
+ * on the ticket stops for good. `close()` stops everything, pending retries included.
  */
 export function liveEvents(
   taskapp: Taskapp,
@@ -215,34 +238,50 @@ export function liveEvents(
   options: LiveEventsOptions = {},
 ): { close(): void } {
   let source: EventSource | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+  let failures = 0;
   let lastId: string | null = options.cursor ?? null;
 
-  function again(): void {
-    if (!closed) setTimeout(() => void open(), options.retryMs ?? 1000);
+  function stop(): void {
+    closed = true;
+    clearTimeout(timer);
+    source?.close();
+  }
+
+  function again(retryAfterSeconds = 0): void {
+    if (closed) return;
+    failures += 1;
+    const backoff = Math.min((options.retryMs ?? 1000) * 2 ** (failures - 1), 60_000);
+    const wait = Math.max(backoff * (0.5 + Math.random() / 2), retryAfterSeconds * 1000);
+    timer = setTimeout(() => void open(), wait);
   }
 
   async function open(): Promise<void> {
-    let ticket: string | undefined;
+    if (closed) return;
+    let answer;
     try {
-      const { data, response } = await taskapp.api.POST("/api/v1/events/ticket");
-      if (response.status === 401) {
-        closed = true;
-        options.onSignedOut?.();
-        return;
-      }
-      ticket = data?.data.ticket;
+      answer = await taskapp.api.POST("/api/v1/events/ticket");
     } catch {
-      ticket = undefined; // the server is unreachable: try again later
+      return again(); // the server is unreachable
     }
     if (closed) return;
-    if (ticket === undefined) return again();
+    const { data, response } = answer;
+    if (response.status === 401 || response.status === 403) {
+      stop();
+      (response.status === 401 ? options.onSignedOut : options.onForbidden)?.();
+      return;
+    }
+    if (data === undefined) return again(Number(response.headers.get("Retry-After")) || 0);
     const url = new URL("/api/v1/events", baseUrl);
-    url.searchParams.set("ticket", ticket);
+    url.searchParams.set("ticket", data.data.ticket);
     if (lastId !== null) url.searchParams.set("cursor", lastId);
     const stream = new EventSource(url);
     source = stream;
-    stream.onopen = () => options.onOpen?.();
+    stream.onopen = () => {
+      failures = 0;
+      options.onOpen?.();
+    };
     for (const type of options.eventTypes ?? EVENT_TYPES) {
       stream.addEventListener(type, (message: MessageEvent<string>) => {
         lastId = message.lastEventId;
@@ -250,18 +289,14 @@ export function liveEvents(
       });
     }
     stream.onerror = () => {
-      // EventSource retries by itself while it can; CLOSED means its ticket is spent.
+      // EventSource retries by itself while it can; CLOSED means its ticket is spent (or the
+      // stream was refused, e.g. 429 when all of the user's places are taken).
       if (stream.readyState === EventSource.CLOSED) again();
     };
   }
 
   void open();
-  return {
-    close() {
-      closed = true;
-      source?.close();
-    },
-  };
+  return { close: stop };
 }
 
 export const EVENT_TYPES = [

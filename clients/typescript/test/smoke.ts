@@ -4,7 +4,13 @@
  * Every step asserts; the last line printed is a JSON summary the Python test reads.
  */
 import assert from "node:assert/strict";
-import { createTaskapp, etagOf, memoryTokenStore } from "../src/index.js";
+import {
+  RefreshUnavailable,
+  SignedOut,
+  createTaskapp,
+  etagOf,
+  memoryTokenStore,
+} from "../src/index.js";
 
 const baseUrl = process.argv[2];
 assert.ok(baseUrl, "usage: node dist/test/smoke.js BASE_URL");
@@ -98,6 +104,32 @@ assert.equal(still.response.status, 200);
 // a ticket for the live events (EventSource itself is a browser API)
 const ticket = await api.POST("/api/v1/events/ticket");
 assert.ok((ticket.data?.data.ticket.length ?? 0) > 0);
+
+// a refresh that cannot be made just now (no network, a 503) keeps the session; only a
+// refused one (401) ends it
+const kept = tokens.get();
+assert.ok(kept !== null);
+for (const outage of [
+  () => Promise.reject(new TypeError("fetch failed")),
+  () => Promise.resolve(new Response(JSON.stringify({ success: false }), { status: 503 })),
+]) {
+  const failing: typeof fetch = (input, init) => {
+    const url = input instanceof Request ? input.url : String(input);
+    return url.endsWith("/api/v1/auth/refresh") ? outage() : fetch(input, init);
+  };
+  const down = createTaskapp({ baseUrl, fetch: failing, tokens: memoryTokenStore({ ...kept }) });
+  await assert.rejects(down.refresh(), RefreshUnavailable);
+  assert.deepEqual(down.tokens.get(), kept);
+}
+let signedOut = 0;
+const refused = createTaskapp({
+  baseUrl,
+  tokens: memoryTokenStore({ ...kept, refresh_token: "not-a-refresh-token" }),
+  onSignedOut: () => (signedOut += 1),
+});
+await assert.rejects(refused.refresh(), SignedOut);
+assert.equal(refused.tokens.get(), null);
+assert.equal(signedOut, 1);
 
 await taskapp.logout();
 assert.equal(tokens.get(), null);

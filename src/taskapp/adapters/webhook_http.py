@@ -17,9 +17,11 @@ share one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import httpx
@@ -37,13 +39,22 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 USER_AGENT = "taskapp-webhooks/1"
 
 
+# Host lookups block a thread each, and one whose DNS server never answers keeps its thread
+# after the delivery has given up on it: they get threads of their own, so such hosts slow
+# only other webhooks' lookups, never the event loop's default pool (which the rest of the
+# process uses).
+_LOOKUPS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="webhook-dns")
+
+
 async def resolve(host: str, port: int) -> list[str]:
     """Every address `host` resolves to (an IP literal is its own answer)."""
     try:
         return [str(ipaddress.ip_address(host))]
     except ValueError:
         pass
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    infos = await asyncio.get_running_loop().run_in_executor(
+        _LOOKUPS, functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    )
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
