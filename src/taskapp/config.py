@@ -74,6 +74,11 @@ class Settings:
     # The server's limits on the way in (see README, Configuration).
     max_request_header_bytes: int = 16 * 1024
     header_read_timeout_seconds: float = 10.0
+    # Requests one worker serves at once. Every open event stream is one, for as long as it
+    # is open: granian's default (1024 divided by the workers) let a few hundred open tabs
+    # hold a worker while every other request, health checks included, waited unanswered.
+    # Beyond what the database pool can take, requests wait for a connection and get 503.
+    max_concurrent_requests: int = 4096
     body_read_timeout_seconds: float = 30.0
     forwarded_allow_ips: tuple[str, ...] = ()
     password_hash_concurrency: int = 2
@@ -191,6 +196,9 @@ def _parse(env: Mapping[str, str]) -> Settings:
         ),
         header_read_timeout_seconds=reader.number(
             "HEADER_READ_TIMEOUT_SECONDS", defaults.header_read_timeout_seconds, high=60
+        ),
+        max_concurrent_requests=reader.integer(
+            "MAX_CONCURRENT_REQUESTS", defaults.max_concurrent_requests, low=8, high=1_000_000
         ),
         body_read_timeout_seconds=reader.number(
             "BODY_READ_TIMEOUT_SECONDS", defaults.body_read_timeout_seconds

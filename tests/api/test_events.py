@@ -563,3 +563,35 @@ async def test_the_database_going_away_ends_streams_and_resuming_misses_nothing(
             ]
             assert got[-1].id == deleted.headers["x-sync-cursor"]
             assert (await resumed.next()).is_heartbeat  # nothing repeated, nothing more
+
+
+@pytest.mark.parametrize(("limit", "answered"), [(12, True), (10, False)])
+async def test_open_streams_count_against_a_workers_request_limit(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, limit: int, answered: bool
+) -> None:
+    """Each open stream is a request in flight for as long as it is open. One worker with
+    room for 12 still answers a health check at once beside 10 open streams; with room for
+    exactly 10, the check waits unanswered. So MAX_CONCURRENT_REQUESTS (default 4096 per
+    worker; granian's own default was 1024 divided by the workers) is what stands between
+    a crowd of open tabs and every other request."""
+    data_dir = tmp_path_factory.mktemp(f"events-limit-{limit}")
+    environment = {
+        **_environment(database_url, data_dir),
+        "WEB_CONCURRENCY": "1",
+        "MAX_CONCURRENT_REQUESTS": str(limit),
+    }
+    with running_servers(1, data_dir, environment) as (url,):
+        async with (
+            httpx.AsyncClient(base_url=url, timeout=10) as client,
+            contextlib.AsyncExitStack() as streams,
+        ):
+            for _ in range(2):  # five streams each: the most one user may open
+                me = await signed_in(client)
+                for _ in range(5):
+                    await streams.enter_async_context(opened(client, me))
+            async with httpx.AsyncClient(base_url=url, timeout=2) as other:
+                try:
+                    status = (await other.get("/health/ready")).status_code
+                except httpx.TimeoutException:
+                    status = None
+        assert status == (200 if answered else None)

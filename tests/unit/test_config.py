@@ -58,6 +58,7 @@ def test_production_requires_a_strong_secret(tmp_path: Path) -> None:
         ("HEADER_READ_TIMEOUT_SECONDS", "90", "HEADER_READ_TIMEOUT_SECONDS must be between"),
         ("BODY_READ_TIMEOUT_SECONDS", "nan", "BODY_READ_TIMEOUT_SECONDS must be between"),
         ("FORWARDED_ALLOW_IPS", "10.0.0.0/8,lb.local", "FORWARDED_ALLOW_IPS must list"),
+        ("MAX_CONCURRENT_REQUESTS", "4", "MAX_CONCURRENT_REQUESTS must be between"),
     ],
 )
 def test_bad_settings_name_the_setting(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -93,6 +94,8 @@ def test_edge_limits_and_proxy_trust(tmp_path: Path) -> None:
     assert defaults.max_request_header_bytes == 16 * 1024
     assert (defaults.header_read_timeout_seconds, defaults.body_read_timeout_seconds) == (10, 30)
     assert defaults.forwarded_allow_ips == ()  # trust no proxy unless told
+    assert defaults.max_concurrent_requests == 4096
+    assert settings_from(tmp_path, MAX_CONCURRENT_REQUESTS="20000").max_concurrent_requests == 20000
     told = settings_from(tmp_path, FORWARDED_ALLOW_IPS="10.0.0.0/8, 192.0.2.7,::1,*")
     assert told.forwarded_allow_ips == ("10.0.0.0/8", "192.0.2.7", "::1", "*")
 

@@ -175,6 +175,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         address=host,
         port=port,
         workers=args.workers or settings.workers,
+        # Per worker (each open event stream counts); the listen queue holds what waits.
+        backpressure=settings.max_concurrent_requests,
+        backlog=max(1024, settings.max_concurrent_requests),
         http=HTTPModes.http1,
         http1_settings=HTTP1Settings(
             # Also the keep-alive idle limit: an open connection must start its next
