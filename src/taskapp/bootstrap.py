@@ -20,6 +20,7 @@ from taskapp.adapters.webhook_http import HttpWebhookTargets
 from taskapp.config import Settings
 from taskapp.domain.model.webhooks import RetryPolicy
 from taskapp.domain.ports import Clock, PasswordHasher, RateLimiter
+from taskapp.domain.ports.sync import ChangeFeed
 from taskapp.domain.ports.webhooks import EventPayloads
 from taskapp.domain.services.accounts import AccountService, RateLimitPolicy
 from taskapp.domain.services.api_tokens import ApiTokenService
@@ -59,6 +60,8 @@ class Container:
     webhooks: WebhookService
     # Delivers webhooks; every serving process runs it (entrypoints/webhook_delivery.py).
     dispatcher: WebhookDispatcher
+    # Notices of committed changes (the delivery loop wakes on them).
+    change_feed: ChangeFeed
     closers: list[Closer] = field(default_factory=list)
     # Ends every open event stream and refuses new ones (shutdown has begun).
     end_event_streams: Callable[[], None] = lambda: None
@@ -219,6 +222,7 @@ def build_container(
             ),
             timeout=timedelta(seconds=settings.webhook_timeout_seconds),
         ),
+        change_feed=adapters.change_feed,
         closers=closers,
         end_event_streams=adapters.change_feed.close,
     )

@@ -180,3 +180,26 @@ async def test_a_database_cut_mid_delivery_loses_nothing(
                 assert await receiver.wait_for(lambda r: len(r.unique_ids()) >= 5, 30)
                 titles = sorted(body["data"]["title"] for body in receiver.bodies())
                 assert titles == [f"c{n}" for n in range(5)]
+
+
+async def test_changes_are_delivered_on_notice_not_at_the_next_poll(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The loop wakes on the change notices the event streams use: with a 60 s poll, each
+    change still reaches the receiver within seconds (a new webhook's owner is learnt at
+    the loop's next look, at most a second after a notice)."""
+    data_dir = tmp_path_factory.mktemp("webhooks-notice")
+    environment = delivery_environment(database_url, data_dir, WEBHOOK_POLL_SECONDS="60")
+    with (
+        running_receiver() as receiver,
+        running_servers(1, data_dir, environment) as (url,),
+    ):
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            me = await signed_in(client)
+            await hook(client, me, receiver.url, ["task.created"])
+            for number in range(3):
+                await client.post("/api/v1/tasks", json={"title": f"n{number}"}, headers=me)
+                assert await receiver.wait_for(lambda r, n=number: len(r.unique_ids()) > n, SOON), (
+                    f"delivery {number} waited for the poll"
+                )
+    assert [body["data"]["title"] for body in receiver.bodies()] == ["n0", "n1", "n2"]

@@ -4,6 +4,7 @@ after the lease runs out, and disabling a webhook whose deliveries fail past the
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
@@ -236,3 +237,48 @@ async def test_settled_deliveries_are_pruned(adapters: Adapters, clock: FixedClo
     assert await run.prune(timedelta(days=30)) == 2
     left = await service(adapters, clock).deliveries(ada.id, hook.id, PageRequest.of(1, 20))
     assert [d.status for d in left.items] == [DeliveryStatus.PENDING]
+
+
+async def test_active_owners_are_the_users_with_an_active_webhook(
+    adapters: Adapters, clock: FixedClock
+) -> None:
+    hooks = service(adapters, clock)
+    ada = await add_user(adapters)
+    bob = await add_user(adapters, "bob@example.com")
+    await add_user(adapters, "cy@example.com")  # no webhook
+    ada_hook = await hooks.create(ada.id, "https://h.example/", ["*"], None)
+    bob_hook = await hooks.create(bob.id, "https://h.example/", ["*"], None)
+    await hooks.create(ada.id, "https://h.example/2", ["*"], None)
+    assert await adapters.webhooks.active_owners() == {ada.id, bob.id}
+    await adapters.webhooks.disable(bob_hook.id, "down", clock.now())
+    assert await adapters.webhooks.active_owners() == {ada.id}
+    await hooks.delete(ada.id, ada_hook.id)
+    assert await adapters.webhooks.active_owners() == {ada.id}  # her second one
+    assert bob.id not in await adapters.webhooks.active_owners()
+
+
+async def test_a_notice_wakes_the_loop_at_once_for_an_owner_else_within_a_second(
+    adapters: Adapters, clock: FixedClock
+) -> None:
+    ada = await add_user(adapters)
+    stranger = await add_user(adapters, "stranger@example.com")
+    await service(adapters, clock).create(ada.id, "https://h.example/", ["*"], None)
+    run = dispatcher(adapters, clock, Sender())
+    await run.queue_changes()  # a look: it learns who has webhooks
+
+    async def woken(seconds: float = 0.2) -> bool:
+        try:
+            await asyncio.wait_for(run.until_woken(30), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    run.changed(ada.id)
+    assert await woken()
+    run.changed(stranger.id)  # no webhook, and the loop looked just now ...
+    run.changed(None)
+    assert not await woken()
+    # ... but not forgotten: a second after that look, the loop looks again (a webhook may
+    # have been made meanwhile on another instance).
+    assert await woken(2.0)
+    await run.stop()

@@ -7,12 +7,14 @@ stream holds one flag, never a queue of events, so a slow reader costs no memory
 reads further in the log when it is ready. `close_all` ends every stream (shutdown, or
 notices lost while the database is away); clients reconnect and resume. How many streams a
 user may open is not the hub's business: `StreamSlots` counts them across instances.
+Watchers (`on_any_change`) hear of every notice: the webhook delivery loop wakes on them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from uuid import UUID
 
 from taskapp.domain.errors import ServiceUnavailable
@@ -53,7 +55,12 @@ class HubSubscription:
 class ChangeHub:
     def __init__(self) -> None:
         self._by_user: dict[UUID, set[HubSubscription]] = {}
+        self._watchers: list[Callable[[UUID | None], None]] = []
         self.accepting = True
+
+    def on_any_change(self, callback: Callable[[UUID | None], None]) -> None:
+        """Also tell `callback` of every notice: the user's id, or None after `wake_all`."""
+        self._watchers.append(callback)
 
     def subscribe(self, user_id: UUID) -> HubSubscription:
         if not self.accepting:
@@ -72,11 +79,15 @@ class ChangeHub:
     def notify(self, user_id: UUID) -> None:
         for subscription in self._by_user.get(user_id, ()):
             subscription.wake()
+        for callback in self._watchers:
+            callback(user_id)
 
     def wake_all(self) -> None:
         for streams in self._by_user.values():
             for subscription in streams:
                 subscription.wake()
+        for callback in self._watchers:
+            callback(None)
 
     def close_all(self) -> None:
         for streams in list(self._by_user.values()):

@@ -1,7 +1,8 @@
 """The webhook delivery loop that runs beside the API in every `taskapp serve` process.
 
 Each round queues the changes webhooks have not seen and sends the deliveries that are due;
-while there is work it goes straight on, otherwise it sleeps `WEBHOOK_POLL_SECONDS`. The
+while there is work it goes straight on, otherwise it waits `WEBHOOK_POLL_SECONDS` or until
+a change notice (the same notices that wake event streams) says a webhook's owner wrote. The
 database going away only pauses it (with back-off); nothing is lost, because the outbox is
 in the database and claims expire. Settled deliveries older than the retention are pruned
 about once an hour.
@@ -16,6 +17,7 @@ import time
 from datetime import timedelta
 
 from taskapp.domain.errors import DomainError
+from taskapp.domain.ports.sync import ChangeFeed
 from taskapp.domain.services.webhooks import WebhookDispatcher
 
 logger = logging.getLogger(__name__)
@@ -38,9 +40,9 @@ async def deliver_forever(
             pause = poll_seconds
             if read or sent:
                 continue
-            # Nothing new: wait for the poll interval, or less when deliveries in flight
-            # finish (their webhooks may have more due).
-            await dispatcher.until_some_finish(pause)
+            # Nothing new: wait for the poll interval, or less when a change is noticed
+            # or deliveries in flight finish (their webhooks may have more due).
+            await dispatcher.until_woken(pause)
             continue
         except asyncio.CancelledError:
             raise
@@ -58,14 +60,20 @@ class DeliveryLoop:
     flight then is sent again by whichever process claims it once its claim runs out."""
 
     def __init__(
-        self, dispatcher: WebhookDispatcher, poll_seconds: float, retention: timedelta
+        self,
+        dispatcher: WebhookDispatcher,
+        poll_seconds: float,
+        retention: timedelta,
+        changes: ChangeFeed,
     ) -> None:
         self._dispatcher = dispatcher
+        self._changes = changes
         self._poll = poll_seconds
         self._retention = retention
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        self._changes.on_any_change(self._dispatcher.changed)
         self._task = asyncio.get_running_loop().create_task(
             deliver_forever(self._dispatcher, self._poll, self._retention)
         )

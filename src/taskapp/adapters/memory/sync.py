@@ -4,6 +4,7 @@ adapters by tests/contract."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -88,6 +89,9 @@ class MemoryChangeFeed:
 
     def subscribe(self, user_id: UUID) -> HubSubscription:
         return self.hub.subscribe(user_id)
+
+    def on_any_change(self, callback: Callable[[UUID | None], None]) -> None:
+        self.hub.on_any_change(callback)
 
 
 class MemoryStreamSlot:

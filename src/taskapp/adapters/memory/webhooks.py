@@ -100,6 +100,11 @@ class MemoryWebhooks:
         ]
         return found[:limit]
 
+    async def active_owners(self) -> frozenset[UUID]:
+        return frozenset(
+            w.user_id for w in self._webhooks.values() if w.status is WebhookStatus.ACTIVE
+        )
+
     async def advance(self, webhook: Webhook, position: int, deliveries: list[Delivery]) -> bool:
         current = self._webhooks.get(webhook.id)
         if (

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -217,6 +218,10 @@ class PostgresChangeFeed:
             raise ServiceUnavailable(LIVE_EVENTS_UNAVAILABLE, retry_after_seconds=300)
         self._listener.ensure_started()
         return self.hub.subscribe(user_id)
+
+    def on_any_change(self, callback: Callable[[UUID | None], None]) -> None:
+        self.hub.on_any_change(callback)
+        self._listener.ensure_started()
 
     @property
     def connected(self) -> bool:

@@ -77,6 +77,7 @@ _BEHIND = (
     "OR EXISTS (SELECT 1 FROM list_changes l WHERE l.user_id = w.user_id "
     "AND l.seq > w.position)) LIMIT $1"
 )
+_ACTIVE_OWNERS = "SELECT DISTINCT user_id FROM webhooks WHERE status = 'active'"
 _ADVANCE = (
     "WITH moved AS (UPDATE webhooks SET position = $3 "
     "WHERE id = $1 AND position = $2 AND status = 'active' RETURNING id, user_id), "
@@ -238,6 +239,9 @@ class PostgresWebhooks:
 
     async def behind(self, limit: int) -> list[Webhook]:
         return [_webhook(row) for row in await self._db.fetch(_BEHIND, limit)]
+
+    async def active_owners(self) -> frozenset[UUID]:
+        return frozenset(row[0] for row in await self._db.fetch(_ACTIVE_OWNERS))
 
     async def advance(self, webhook: Webhook, position: int, deliveries: list[Delivery]) -> bool:
         moved = await self._db.fetchrow(

@@ -3,6 +3,7 @@ and the places for open streams."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -58,6 +59,13 @@ class ChangeFeed(Protocol):
 
     def subscribe(self, user_id: UUID) -> Subscription:
         """A new stream's wake-ups; raises RateLimited when the user has too many open."""
+        ...
+
+    def on_any_change(self, callback: Callable[[UUID | None], None]) -> None:
+        """Call `callback(user_id)` (cheap, never blocking) whenever a user's log may have
+        grown, on this instance or another (None: anyone's may have, e.g. after notices
+        were lost); starts hearing the notices if this process does not yet. Best effort,
+        as the notices are: a caller still looks now and then by itself."""
         ...
 
 

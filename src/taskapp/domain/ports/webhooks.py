@@ -54,6 +54,10 @@ class WebhookOutbox(Protocol):
         """Active webhooks whose user has logged changes after the webhook's position."""
         ...
 
+    async def active_owners(self) -> frozenset[UUID]:
+        """The users who have an active webhook (whose changes the delivery loop wakes for)."""
+        ...
+
     async def advance(self, webhook: Webhook, position: int, deliveries: list[Delivery]) -> bool:
         """Queue `deliveries` and move the webhook to `position`, in one statement, only if
         it still stands where `webhook` says (another process may have done it first)."""

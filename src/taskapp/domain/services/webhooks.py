@@ -15,6 +15,7 @@ import functools
 import logging
 import uuid
 from datetime import timedelta
+from time import monotonic
 from uuid import UUID
 
 from taskapp.domain.errors import DomainError, LimitReached, ValidationFailed, WebhookNotFound
@@ -171,6 +172,10 @@ class WebhookService:
         return await self._store.deliveries(user_id, webhook_id, page)
 
 
+# A notice of a user without an active webhook wakes the loop at most this often.
+UNKNOWN_USER_WAKE_SECONDS = 1.0
+
+
 class WebhookDispatcher:
     """Every server process runs one. Each webhook's claimed deliveries are sent in the
     background, one after another; while a webhook has some in flight, this process claims
@@ -201,10 +206,35 @@ class WebhookDispatcher:
         self._per_webhook = per_webhook
         self._concurrency = concurrency
         self._in_flight: dict[UUID, asyncio.Task[None]] = {}
-        self._finished = asyncio.Event()
+        # Set when there may be work: a change noticed, a webhook's deliveries settled.
+        self._wake = asyncio.Event()
+        self._owners: frozenset[UUID] = frozenset()  # users with an active webhook
+        self._looked_at = -UNKNOWN_USER_WAKE_SECONDS  # monotonic() of the last look
+        self._deferred: asyncio.TimerHandle | None = None
+
+    def changed(self, user_id: UUID | None) -> None:
+        """A notice that `user_id`'s log grew (None: anyone's may have). Wakes the loop at
+        once for a user with an active webhook; for anyone else a second after the loop
+        last looked (at once if that is past), so a webhook made meanwhile, here or on
+        another instance, is seen within a second, and a crowd of users without webhooks
+        costs at most one look a second."""
+        if user_id is not None and user_id in self._owners:
+            self._wake.set()
+            return
+        wait = self._looked_at + UNKNOWN_USER_WAKE_SECONDS - monotonic()
+        if wait <= 0:
+            self._wake.set()
+        elif self._deferred is None:
+            self._deferred = asyncio.get_running_loop().call_later(wait, self._deferred_wake)
+
+    def _deferred_wake(self) -> None:
+        self._deferred = None
+        self._wake.set()
 
     async def queue_changes(self, webhooks_per_round: int = 50) -> int:
         """Queue the logged changes webhooks have not seen; how many changes were read."""
+        self._looked_at = monotonic()
+        self._owners = await self._outbox.active_owners()
         read = 0
         for webhook in await self._outbox.behind(webhooks_per_round):
             events = await self._reads.events(webhook.user_id, webhook.position, EVENT_BATCH)
@@ -259,13 +289,15 @@ class WebhookDispatcher:
 
     def _done(self, webhook_id: UUID, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(webhook_id, None)
-        self._finished.set()
+        self._wake.set()  # its webhook may have more due
 
-    async def until_some_finish(self, seconds: float) -> None:
-        """Wait until a webhook's deliveries in flight are all settled, or `seconds`."""
-        self._finished.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._finished.wait(), seconds)
+    async def until_woken(self, seconds: float) -> None:
+        """Wait until there may be work (a change noticed for a webhook's owner, a webhook's
+        deliveries in flight all settled, since the last wait), or `seconds`."""
+        if not self._wake.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
 
     async def drain(self) -> None:
         """Wait for every delivery in flight to be sent and settled."""
@@ -274,6 +306,9 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         """Abandon what is in flight: claims run out, and any process sends it again."""
+        if self._deferred is not None:
+            self._deferred.cancel()
+            self._deferred = None
         for task in list(self._in_flight.values()):
             task.cancel()
         await asyncio.gather(*self._in_flight.values(), return_exceptions=True)

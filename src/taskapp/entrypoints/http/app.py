@@ -117,6 +117,7 @@ def create_app(settings: Settings, container: Container | None = None) -> Litest
             built.dispatcher,
             settings.webhook_poll_seconds,
             timedelta(days=settings.webhook_delivery_retention_days),
+            built.change_feed,
         )
         if settings.webhook_delivery:
             deliveries.start()
