@@ -209,15 +209,15 @@ class WebhookDispatcher:
         # Set when there may be work: a change noticed, a webhook's deliveries settled.
         self._wake = asyncio.Event()
         self._owners: frozenset[UUID] = frozenset()  # users with an active webhook
-        self._looked_at = -UNKNOWN_USER_WAKE_SECONDS  # monotonic() of the last look
+        self._looked_at = -UNKNOWN_USER_WAKE_SECONDS  # monotonic() when owners were read
         self._deferred: asyncio.TimerHandle | None = None
 
     def changed(self, user_id: UUID | None) -> None:
         """A notice that `user_id`'s log grew (None: anyone's may have). Wakes the loop at
         once for a user with an active webhook; for anyone else a second after the loop
-        last looked (at once if that is past), so a webhook made meanwhile, here or on
-        another instance, is seen within a second, and a crowd of users without webhooks
-        costs at most one look a second."""
+        last read who has one (at once if that is past), so a webhook made meanwhile, here
+        or on another instance, is learnt within a second, and a crowd of users without
+        webhooks costs at most one round a second."""
         if user_id is not None and user_id in self._owners:
             self._wake.set()
             return
@@ -232,9 +232,12 @@ class WebhookDispatcher:
         self._wake.set()
 
     async def queue_changes(self, webhooks_per_round: int = 50) -> int:
-        """Queue the logged changes webhooks have not seen; how many changes were read."""
-        self._looked_at = monotonic()
-        self._owners = await self._outbox.active_owners()
+        """Queue the logged changes webhooks have not seen; how many changes were read. Who
+        has a webhook is looked up again at most once a second (rounds follow each other
+        at once while there is work)."""
+        if monotonic() - self._looked_at >= UNKNOWN_USER_WAKE_SECONDS:
+            self._owners = await self._outbox.active_owners()
+            self._looked_at = monotonic()
         read = 0
         for webhook in await self._outbox.behind(webhooks_per_round):
             events = await self._reads.events(webhook.user_id, webhook.position, EVENT_BATCH)
