@@ -10,6 +10,7 @@ import importlib.util
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,12 @@ class EmbeddedPostgres:
         return uri
 
     def start(self) -> str:
-        import pgserver  # imported here: starting it is the only reason to load it
+        with warnings.catch_warnings():
+            # pgserver keeps its lock file in the user's runtime dir; where XDG_RUNTIME_DIR
+            # is unset (a container, CI, sudo), platformdirs says so on every start and
+            # falls back to /tmp, which does just as well here.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            import pgserver  # imported here: starting it is the only reason to load it
 
         self._data_dir.mkdir(parents=True, exist_ok=True)
         self._forget_dead_handles()
